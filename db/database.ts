@@ -1,0 +1,169 @@
+/**
+ * One small database port for both engines: PostgreSQL through `pg` when a URL is given,
+ * embedded PGlite in the data directory otherwise. Both return rows of the same shape:
+ * int8 as number, bytea as Buffer, timestamptz as Date, jsonb parsed.
+ */
+import { mkdir, open, readFile, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+}
+
+export interface Database extends Queryable {
+  readonly engine: "postgres" | "pglite";
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class DatabaseLockedError extends Error {
+  override readonly name = "DatabaseLockedError";
+}
+
+const INT8 = 20;
+const BYTEA = 17;
+
+class PostgresDatabase implements Database {
+  readonly engine = "postgres";
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    const result = await this.pool.query(sql, params as unknown[]);
+    return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: Queryable = {
+      async query<Row>(sql: string, params?: readonly unknown[]) {
+        const result = await client.query(sql, params as unknown[]);
+        return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+      },
+    };
+    try {
+      await client.query("BEGIN");
+      const value = await work(tx);
+      await client.query("COMMIT");
+      client.release();
+      return value;
+    } catch (error) {
+      // A failed ROLLBACK means the connection is broken: destroy it rather than reuse it.
+      await client.query("ROLLBACK").then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+class PgliteDatabase implements Database {
+  readonly engine = "pglite";
+  constructor(
+    private readonly db: PGlite,
+    private readonly releaseLock: () => Promise<void>,
+  ) {}
+
+  async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    const result = await this.db.query<Row>(sql, params as unknown[]);
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  }
+
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (transaction) =>
+      work({
+        async query<Row>(sql: string, params?: readonly unknown[]) {
+          const result = await transaction.query<Row>(sql, params as unknown[]);
+          return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+        },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+    await this.releaseLock();
+  }
+}
+
+/**
+ * PGlite is one process's database: a lock file keeps a second process (a CLI command
+ * while the server runs) from opening the same directory and corrupting it.
+ */
+async function lockDirectory(directory: string): Promise<() => Promise<void>> {
+  const path = join(directory, "database.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, "wx", 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = Number((await readFile(path, "utf8").catch(() => "")).trim());
+      if (pid && pid !== process.pid && isAlive(pid))
+        throw new DatabaseLockedError(
+          `the embedded database in ${directory} is in use by process ${pid}; stop it or use its HTTP API`,
+        );
+      await unlink(path).catch(() => undefined); // stale lock from a process that is gone
+    }
+  }
+  throw new DatabaseLockedError(`could not lock ${path}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres://… to use PostgreSQL; absent for embedded PGlite. */
+  readonly url?: string | undefined;
+  /** Directory for PGlite's files; absent for an in-memory PGlite (tests). */
+  readonly directory?: string | undefined;
+  readonly poolSize?: number | undefined;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 16,
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          oid === INT8
+            ? Number
+            : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+      },
+    });
+    pool.on("error", () => undefined); // an idle client's error is reported on its next use
+    await pool.query("SELECT 1");
+    return new PostgresDatabase(pool);
+  }
+  const parsers = { [BYTEA]: (text: string) => Buffer.from(text.slice(2), "hex") };
+  if (!options.directory) return new PgliteDatabase(await PGlite.create({ parsers }), async () => undefined);
+  await mkdir(options.directory, { recursive: true, mode: 0o700 });
+  const release = await lockDirectory(options.directory);
+  try {
+    return new PgliteDatabase(await PGlite.create(join(options.directory, "pglite"), { parsers }), release);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Builds the Fastify application from an already-opened ServiceContext (tests use it with
+ * `inject`; server.ts adds listeners). Here live the cross-cutting HTTP rules: strict schema
+ * validation, problem+json errors (RFC 9457), and the check that every route declares who
+ * may call it.
+ */
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { Ajv, type Options as AjvOptions } from "ajv";
+import addFormats from "ajv-formats";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import { KeyStoreError } from "../hsm-adapters/key-store.js";
+import { auditRoutes } from "./audit/routes.js";
+import type { Permission } from "./auth/permissions.js";
+import { requirePermission } from "./auth/policy.js";
+import type { Principal } from "./auth/principal.js";
+import { caRoutes } from "./ca/routes.js";
+import type { ServiceContext } from "./context.js";
+import { PROBLEM_TYPE_PREFIX, ServiceError, STATUS_TITLES, unauthenticated } from "./errors.js";
+import { identityRoutes } from "./identity/routes.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The permission a caller needs; every route states this or `public: true`. */
+    permission?: Permission;
+    public?: true;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export interface RouteRecord {
+  readonly method: string;
+  readonly url: string;
+  readonly permission: Permission | "public";
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "body-too-large",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported-media-type",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "body-empty",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "bad-content-length",
+  FST_ERR_CTP_INVALID_JSON_BODY: "body-not-json",
+};
+
+function sendProblem(reply: FastifyReply, request: FastifyRequest, error: ServiceError): FastifyReply {
+  return reply
+    .code(error.status)
+    .type("application/problem+json")
+    .send({
+      type: `${PROBLEM_TYPE_PREFIX}${error.code}`,
+      title: STATUS_TITLES[error.status] ?? "Error",
+      status: error.status,
+      detail: error.message,
+      code: error.code,
+      instance: request.url.split("?")[0],
+      requestId: request.id,
+      ...error.extensions,
+    });
+}
+
+/** Maps anything thrown in a route to a ServiceError; internals never reach the caller. */
+function toServiceError(error: FastifyError | Error, request: FastifyRequest): ServiceError {
+  if (error instanceof ServiceError) return error;
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const first = fastifyError.validation[0];
+    const where = `${fastifyError.validationContext ?? "request"}${first?.instancePath ?? ""}`;
+    const extra =
+      first?.keyword === "additionalProperties"
+        ? ` (unknown field "${(first.params as { additionalProperty: string }).additionalProperty}")`
+        : "";
+    return new ServiceError(400, "validation-failed", `${where} ${first?.message ?? "is invalid"}${extra}`);
+  }
+  if (error instanceof KeyStoreError && error.code === "unavailable")
+    return new ServiceError(503, "hsm-unavailable", "the key store is unreachable; try again shortly");
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) {
+    const code = FASTIFY_CODES[fastifyError.code] ?? "bad-request";
+    return new ServiceError(status, code, fastifyError.message);
+  }
+  request.log.error({ err: error }, "unhandled error");
+  return new ServiceError(
+    500,
+    "internal",
+    "an internal error occurred; the request id identifies it in the logs",
+  );
+}
+
+/** Body validation: no coercion, no silent removal of unknown fields. Query and params: coercion to the schema type. */
+function validatorCompiler() {
+  const base: AjvOptions = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false };
+  const strictAjv = addFormats.default(new Ajv({ ...base, coerceTypes: false }));
+  const coercingAjv = addFormats.default(new Ajv({ ...base, coerceTypes: "array" }));
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === "body" ? strictAjv : coercingAjv).compile(schema);
+}
+
+export async function buildApp(context: ServiceContext): Promise<FastifyInstance> {
+  const { config } = context;
+  const app = Fastify({
+    logger:
+      config.logLevel === "silent"
+        ? false
+        : { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler());
+
+  const routes: RouteRecord[] = [];
+  app.decorate("registeredRoutes", routes);
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) route.config = { ...route.config, public: true };
+    const permission = route.config?.permission;
+    if (!permission && !route.config?.public)
+      throw new Error(`route ${route.method} ${route.url} declares neither a permission nor public: true`);
+    for (const method of [route.method].flat())
+      if (method !== "HEAD") routes.push({ method, url: route.url, permission: permission ?? "public" });
+  });
+
+  // Authentication, then the route-level permission check (RBAC); object-level scope is in the domain code.
+  app.addHook("preHandler", async (request) => {
+    const permission = request.routeOptions.config.permission;
+    if (!permission) return;
+    const header = request.headers.authorization;
+    if (header) {
+      const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
+      if (!match) throw unauthenticated("the Authorization header must be `Bearer <api key>`");
+      request.principal = await context.authenticator.authenticate(match[1]!);
+    }
+    requirePermission(request.principal, permission);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) =>
+    sendProblem(reply, request, toServiceError(error, request)),
+  );
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      request,
+      new ServiceError(404, "not-found", `there is no route ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
+
+  // Raw DER and PEM bodies for CSRs (RFC 5967 application/pkcs10).
+  app.addContentTypeParser(
+    ["application/pkcs10", "application/octet-stream"],
+    { parseAs: "buffer" },
+    (_req, body, done) => done(null, body),
+  );
+  app.addContentTypeParser(
+    ["application/x-pem-file", "text/plain"],
+    { parseAs: "string" },
+    (_req, body, done) => done(null, body),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Provincial e-government certification centre",
+        version: "1",
+        description:
+          "Certificate issuance, CA certificates and administration. Errors are RFC 9457 problem documents.",
+      },
+      components: {
+        securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "gca_… API key" } },
+      },
+    },
+    transform: ({ schema, url, route }) => {
+      const permission = route.config?.permission;
+      const transformed = { ...(schema as object) } as Record<string, unknown>;
+      if (permission) {
+        transformed.security = [{ apiKey: [] }];
+        transformed.description =
+          `${(schema as { description?: string })?.description ?? ""}\n\nRequires the \`${permission}\` permission.`.trim();
+      }
+      return { schema: transformed, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    "/healthz",
+    {
+      config: { public: true },
+      schema: { tags: ["operations"], description: "Liveness: the process answers." },
+    },
+    async () => ({ status: "ok" }),
+  );
+  app.get(
+    "/readyz",
+    {
+      config: { public: true },
+      schema: { tags: ["operations"], description: "Readiness: database and key store answer." },
+    },
+    async (_request, reply) => {
+      const checks: Record<string, string> = {};
+      await context.db.query("SELECT 1").then(
+        () => (checks.database = "ok"),
+        () => (checks.database = "unavailable"),
+      );
+      await context.keyStore.probe().then(
+        () => (checks.keyStore = "ok"),
+        () => (checks.keyStore = "unavailable"),
+      );
+      checks.issuingCa = context.issuers.defaultIssuing() ? "ok" : "missing";
+      const ready = Object.values(checks).every((value) => value === "ok");
+      return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checks });
+    },
+  );
+
+  await app.register(caRoutes(context));
+  await app.register(identityRoutes(context));
+  await app.register(auditRoutes(context));
+  return app;
+}
+
+export const registeredRoutes = (app: FastifyInstance): readonly RouteRecord[] =>
+  (app as unknown as { registeredRoutes: RouteRecord[] }).registeredRoutes;

@@ -1,0 +1,25 @@
+/**
+ * The permission every route declares, and which roles hold it. Object-level rules
+ * (org-unit subtree for RA operators, own certificates for subscribers) are in policy.ts.
+ */
+import type { Role } from "../../db/stores/principals.js";
+
+const ALL: readonly Role[] = ["security-admin", "ra-operator", "auditor", "subscriber"];
+
+export const PERMISSIONS = {
+  "certificate:issue": ["security-admin", "ra-operator", "subscriber"],
+  "certificate:read": ALL,
+  "profile:read": ALL,
+  "issuer:read": ALL,
+  "org-unit:read": ["security-admin", "ra-operator", "auditor"],
+  "org-unit:manage": ["security-admin"],
+  "principal:read": ["security-admin", "auditor"],
+  "principal:manage": ["security-admin"],
+  "audit:read": ["security-admin", "auditor"],
+  "self:read": ALL,
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export const roleHas = (role: Role, permission: Permission): boolean =>
+  (PERMISSIONS[permission] as readonly Role[]).includes(role);

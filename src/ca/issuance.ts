@@ -1,0 +1,221 @@
+/**
+ * Issuing an end-entity certificate from a CSR. Each step is numbered as in the code:
+ * the RA decisions (profile, caller, subject) come first, then the CA builds, lints and
+ * signs, and the certificate and its audit record commit in one transaction.
+ */
+import type { Database, Queryable } from "../../db/database.js";
+import { GroupCommitter } from "../../db/group-commit.js";
+import { isKeyBlocked } from "../../db/stores/blocklist.js";
+import { insertCertificates, type NewCertificate } from "../../db/stores/certificates.js";
+import { type AuditEvent, appendAudit } from "../audit/log.js";
+import type { Actor } from "../auth/principal.js";
+import type { Clock } from "../clock.js";
+import { badRequest, forbidden, ServiceError } from "../errors.js";
+import type { OrgUnitDirectory } from "../identity/org-units.js";
+import { encodeTbsCertificate } from "../pki/certificate.js";
+import {
+  authorityInfoAccess,
+  authorityKeyIdentifier,
+  basicConstraints,
+  crlDistributionPoints,
+  extendedKeyUsage,
+  keyIdentifier,
+  keyUsage,
+  ocspNoCheck,
+  subjectAltName,
+  subjectKeyIdentifier,
+} from "../pki/extensions.js";
+import type { GeneralName } from "../pki/general-name.js";
+import { encodeName, formatName } from "../pki/name.js";
+import { spkiSha256 } from "../pki/public-key.js";
+import { parseCsr } from "./csr.js";
+import { type Issuer, type IssuerRegistry, issuerUrls } from "./issuers.js";
+import { lintCertificate } from "./lint.js";
+import { keyUsagesFor } from "./profile.js";
+import type { ProfileRegistry } from "./profiles.js";
+import { newSerial, serialHex } from "./serial.js";
+import { resolveSubject, type SubjectRequest } from "./subject.js";
+
+export interface IssueRequest {
+  readonly csr: Uint8Array | string;
+  readonly profile: string;
+  readonly issuer?: string | undefined;
+  readonly subject?: SubjectRequest | undefined;
+  /** Names for subjectAltName; when absent, those requested in the CSR are considered. */
+  readonly subjectAltNames?: readonly GeneralName[] | undefined;
+}
+
+export interface IssuedCertificate {
+  readonly record: NewCertificate;
+  readonly issuer: Issuer;
+}
+
+export interface CertificateAuthorityOptions {
+  readonly publicBaseUrl: string;
+  readonly country: string;
+  readonly organization: string;
+  /** Seconds notBefore is set in the past, for relying parties with slow clocks. */
+  readonly backdateSeconds?: number;
+}
+
+interface PendingWrite {
+  record: NewCertificate;
+  event: AuditEvent;
+}
+
+export class CertificateAuthority {
+  private readonly committer: GroupCommitter<PendingWrite>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly issuers: IssuerRegistry,
+    private readonly profiles: ProfileRegistry,
+    private readonly orgUnits: OrgUnitDirectory,
+    private readonly options: CertificateAuthorityOptions,
+  ) {
+    this.committer = new GroupCommitter(db, (tx, items) => this.write(tx, items), {
+      maxBatch: 64,
+      maxInFlight: db.engine === "postgres" ? 2 : 1,
+    });
+  }
+
+  private async write(tx: Queryable, items: readonly PendingWrite[]): Promise<void> {
+    await insertCertificates(
+      tx,
+      items.map((item) => item.record),
+    );
+    await appendAudit(
+      tx,
+      this.clock,
+      items.map((item) => item.event),
+    );
+  }
+
+  async issue(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
+    // Step 1: the profile, and whether this caller may request it.
+    const profile = this.profiles.require(request.profile);
+    if (actor.principal && !profile.requesters.includes(actor.principal.role))
+      throw forbidden(`the ${actor.principal.role} role may not request "${profile.name}" certificates`);
+
+    // Step 2: the issuing CA.
+    const issuer = request.issuer ? this.issuers.get(request.issuer) : this.issuers.defaultIssuing();
+    if (!issuer) throw new ServiceError(503, "no-issuing-ca", "no issuing CA is configured: run `ca init`");
+    if (issuer.row.kind !== "issuing" || issuer.row.status !== "active")
+      throw badRequest(
+        "issuer-not-issuing",
+        `issuer "${issuer.row.id}" does not issue end-entity certificates`,
+      );
+
+    // Step 3: the CSR: structure, proof of possession, global key policy (RFC 2986).
+    const csr = parseCsr(request.csr);
+    if (!profile.keys.includes(csr.key.name))
+      throw badRequest(
+        "csr-key-not-allowed",
+        `profile "${profile.name}" does not allow ${csr.key.name} keys (allowed: ${profile.keys.join(", ")})`,
+      );
+    const usages = keyUsagesFor(profile, csr.key.kind);
+    if (!usages)
+      throw badRequest(
+        "csr-key-not-allowed",
+        `profile "${profile.name}" has no key usage for ${csr.key.kind} keys`,
+      );
+    const spkiHash = spkiSha256(csr.spki);
+    if (await isKeyBlocked(this.db, spkiHash))
+      throw badRequest(
+        "csr-key-blocklisted",
+        "this public key is on the compromised-key blocklist and cannot be certified",
+      );
+
+    // Step 4: the subject and subjectAltNames, from the caller's authorization.
+    const subject = await resolveSubject(actor, profile, this.orgUnits, this.options, {
+      subject: request.subject,
+      names: request.subjectAltNames ?? csr.requestedNames ?? [],
+    });
+
+    // Step 5: validity, within the issuer's (RFC 5280 §4.1.2.5; never outlive the issuer).
+    const now = this.clock.now();
+    const start = new Date(
+      Math.floor(now.getTime() / 1000) * 1000 - (this.options.backdateSeconds ?? 60) * 1000,
+    );
+    const notBefore = start < issuer.row.not_before ? issuer.row.not_before : start;
+    const wanted = new Date(notBefore.getTime() + profile.validityDays * 86_400_000 - 1000);
+    const notAfter = wanted > issuer.row.not_after ? issuer.row.not_after : wanted;
+
+    // Step 6: the extensions (RFC 5280 §4.2).
+    const serial = newSerial();
+    const urls = issuerUrls(this.options.publicBaseUrl, issuer.row.id);
+    const subjectDer = encodeName(subject.name);
+    const extensions = [
+      basicConstraints(false),
+      keyUsage(usages),
+      ...(profile.extendedKeyUsage.length ? [extendedKeyUsage(profile.extendedKeyUsage)] : []),
+      subjectKeyIdentifier(keyIdentifier(csr.spki)),
+      authorityKeyIdentifier(issuer.row.key_id),
+      ...(subject.names.length ? [subjectAltName(subject.names, false)] : []),
+      authorityInfoAccess({
+        caIssuers: urls.certificate,
+        ...(profile.ocspNoCheck ? {} : { ocsp: urls.ocsp }),
+      }),
+      ...(profile.ocspNoCheck ? [ocspNoCheck()] : [crlDistributionPoints([urls.crl])]),
+    ];
+
+    // Step 7: lint what we are about to sign.
+    lintCertificate({
+      serial,
+      notBefore,
+      notAfter,
+      issuerNotBefore: issuer.row.not_before,
+      issuerNotAfter: issuer.row.not_after,
+      subjectAttributes: subject.name.length,
+      names: subject.names,
+      keyUsage: usages,
+      isCa: false,
+    });
+
+    // Step 8: sign through the key store.
+    const tbs = encodeTbsCertificate({
+      serial,
+      signatureAlgorithm: issuer.signer.algorithmIdentifier,
+      issuer: issuer.row.subject_der,
+      notBefore,
+      notAfter,
+      subject: subjectDer,
+      subjectPublicKeyInfo: csr.spki,
+      extensions,
+    });
+    const der = await issuer.signer.signStructure(tbs);
+
+    // Step 9: store the certificate and its audit record in one transaction.
+    const record: NewCertificate = {
+      issuer_id: issuer.row.id,
+      serial: serialHex(serial),
+      profile: profile.name,
+      subject: formatName(subject.name),
+      org_unit: subject.orgUnit,
+      owner_id: subject.ownerId,
+      spki_sha256: spkiHash,
+      sans: subject.names.map((name) => ({ type: name.type, value: name.value })),
+      not_before: notBefore,
+      not_after: notAfter,
+      der,
+      issued_at: now,
+      request_id: actor.audit.requestId ?? null,
+    };
+    await this.committer.submit({
+      record,
+      event: {
+        ...actor.audit,
+        action: "certificate.issue",
+        target: `certificate:${issuer.row.id}/${record.serial}`,
+        details: {
+          profile: profile.name,
+          subject: record.subject,
+          key: csr.key.name,
+          notAfter: notAfter.toISOString(),
+        },
+      },
+    });
+    return { record, issuer };
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The one typed configuration of the service, read from the environment with embedded
+ * defaults: with no variables set it runs on 127.0.0.1:3000 with PGlite and the software
+ * key store under ./data. Every variable is listed in the README.
+ */
+import { resolve } from "node:path";
+import { KEY_ALGORITHMS, type KeyAlgorithm } from "../hsm-adapters/key-store.js";
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly keyStoreUri: string;
+  readonly kek: string | undefined;
+  readonly publicBaseUrl: string;
+  readonly caKeyAlgorithm: KeyAlgorithm;
+  readonly caOrganization: string;
+  readonly caCountry: string;
+  readonly logLevel: string;
+  readonly bodyLimitBytes: number;
+  readonly apiKeyCacheSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  return value;
+}
+
+function oneOf<T extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  const text = env[name];
+  if (text === undefined || text === "") return fallback;
+  if (!allowed.includes(text as T))
+    throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${text}"`);
+  return text as T;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const host = env.HOST || "127.0.0.1";
+  const port = integer(env, "PORT", 3000, 0, 65535);
+  const dataDir = resolve(env.CA_DATA_DIR || "./data");
+  const publicBaseUrl = (
+    env.CA_PUBLIC_URL || `http://${host.includes(":") ? `[${host}]` : host}:${port}`
+  ).replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicBaseUrl))
+    throw new ConfigError(
+      `CA_PUBLIC_URL must be an http(s) URL without query or fragment, got "${publicBaseUrl}"`,
+    );
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw new ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  return {
+    host,
+    port,
+    dataDir,
+    databaseUrl,
+    databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 16, 1, 500),
+    keyStoreUri: env.CA_KEYSTORE || `software:${resolve(dataDir, "keys")}`,
+    kek: env.CA_KEK || undefined,
+    publicBaseUrl,
+    caKeyAlgorithm: oneOf(env, "CA_KEY_ALGORITHM", KEY_ALGORITHMS, "ecdsa-p256"),
+    caOrganization: env.CA_ORGANIZATION || "Provincial E-Government Certification Centre",
+    caCountry: countryCode(env.CA_COUNTRY),
+    logLevel: oneOf(
+      env,
+      "LOG_LEVEL",
+      ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
+      "info",
+    ),
+    bodyLimitBytes: integer(env, "CA_BODY_LIMIT", 256 * 1024, 1024, 64 * 1024 * 1024),
+    apiKeyCacheSeconds: integer(env, "CA_API_KEY_CACHE_SECONDS", 5, 0, 300),
+  };
+}
+
+/** ISO 3166 alpha-2, as countryName requires (RFC 5280 Appendix A, X.520). */
+function countryCode(text: string | undefined): string {
+  if (!text) return "CN";
+  if (!/^[A-Z]{2}$/.test(text))
+    throw new ConfigError(`CA_COUNTRY must be a two-letter ISO 3166 code, got "${text}"`);
+  return text;
+}

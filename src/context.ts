@@ -1,0 +1,87 @@
+/**
+ * Everything the service runs on, opened once from the configuration and shared by the
+ * HTTP app, the CLI and tests: database (migrated), key store, and the domain services.
+ */
+import { join } from "node:path";
+import { type Database, openDatabase } from "../db/database.js";
+import { migrate } from "../db/migrate.js";
+import type { KeyStore } from "../hsm-adapters/key-store.js";
+import { openKeyStore } from "../hsm-adapters/open.js";
+import { CertificateAuthority } from "./ca/issuance.js";
+import { IssuerRegistry } from "./ca/issuers.js";
+import { ProfileRegistry } from "./ca/profiles.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { Config } from "./config.js";
+import { ApiKeyAuthenticator } from "./identity/api-keys.js";
+import { OrgUnitDirectory } from "./identity/org-units.js";
+import { ServiceAccounts } from "./identity/service-accounts.js";
+
+export interface ServiceContext {
+  readonly config: Config;
+  readonly db: Database;
+  readonly keyStore: KeyStore;
+  readonly clock: Clock;
+  readonly issuers: IssuerRegistry;
+  readonly profiles: ProfileRegistry;
+  readonly orgUnits: OrgUnitDirectory;
+  readonly accounts: ServiceAccounts;
+  readonly authenticator: ApiKeyAuthenticator;
+  readonly ca: CertificateAuthority;
+  /** Reloads the cached registries (after init or an admin change). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly clock?: Clock;
+  /** Use this database instead of opening one from the configuration (tests). */
+  readonly db?: Database;
+  readonly keyStore?: KeyStore;
+}
+
+export async function openContext(config: Config, options: OpenOptions = {}): Promise<ServiceContext> {
+  const clock = options.clock ?? systemClock;
+  const db =
+    options.db ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      directory: join(config.dataDir, "db"),
+      poolSize: config.databasePoolSize,
+    }));
+  try {
+    await migrate(db);
+    const keyStore = options.keyStore ?? (await openKeyStore(config.keyStoreUri, { kek: config.kek }));
+    const issuers = new IssuerRegistry(db, keyStore);
+    const profiles = new ProfileRegistry(db, clock);
+    const orgUnits = new OrgUnitDirectory(db, clock);
+    const ca = new CertificateAuthority(db, clock, issuers, profiles, orgUnits, {
+      publicBaseUrl: config.publicBaseUrl,
+      country: config.caCountry,
+      organization: config.caOrganization,
+    });
+    const reload = async () => {
+      await Promise.all([issuers.reload(), profiles.reload(), orgUnits.reload()]);
+    };
+    await reload();
+    return {
+      config,
+      db,
+      keyStore,
+      clock,
+      issuers,
+      profiles,
+      orgUnits,
+      accounts: new ServiceAccounts(db, clock, orgUnits),
+      authenticator: new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000),
+      ca,
+      reload,
+      async close() {
+        await keyStore.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    if (!options.db) await db.close();
+    throw error;
+  }
+}
