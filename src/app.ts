@@ -22,7 +22,13 @@ import { requirePermission } from "./auth/policy.js";
 import type { Principal } from "./auth/principal.js";
 import { caRoutes } from "./ca/routes.js";
 import type { ServiceContext } from "./context.js";
-import { PROBLEM_TYPE_PREFIX, ServiceError, STATUS_TITLES, unauthenticated } from "./errors.js";
+import {
+  PROBLEM_SCHEMA,
+  PROBLEM_TYPE_PREFIX,
+  ServiceError,
+  STATUS_TITLES,
+  unauthenticated,
+} from "./errors.js";
 import { identityRoutes } from "./identity/routes.js";
 
 declare module "fastify" {
@@ -117,6 +123,7 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
     return503OnClosing: true,
   });
   app.setValidatorCompiler(validatorCompiler());
+  app.addSchema(PROBLEM_SCHEMA);
 
   const routes: RouteRecord[] = [];
   app.decorate("registeredRoutes", routes);
@@ -129,8 +136,10 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
       if (method !== "HEAD") routes.push({ method, url: route.url, permission: permission ?? "public" });
   });
 
-  // Authentication, then the route-level permission check (RBAC); object-level scope is in the domain code.
-  app.addHook("preHandler", async (request) => {
+  // Authentication and the route-level permission check (RBAC) run first, before the body is
+  // read or validated: a caller without the permission learns nothing about the route's input.
+  // Object-level scope (org subtree, own certificates) is checked in the domain code.
+  app.addHook("onRequest", async (request) => {
     const permission = request.routeOptions.config.permission;
     if (!permission) return;
     const header = request.headers.authorization;

@@ -49,3 +49,24 @@ export const STATUS_TITLES: Readonly<Record<number, string>> = {
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
+
+/**
+ * JSON schema of a problem document, registered once on the root app. (Registered in a
+ * child plugin it would give that plugin a schema controller of its own, which silently
+ * reverts to Fastify's default validator that strips unknown fields instead of refusing them.)
+ */
+export const PROBLEM_SCHEMA = {
+  $id: "problem",
+  type: "object",
+  description: "RFC 9457 problem details",
+  additionalProperties: true,
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    code: { type: "string" },
+    instance: { type: "string" },
+    requestId: { type: "string" },
+  },
+} as const;

@@ -20,21 +20,6 @@ import { normalizeSerial } from "./serial.js";
 import type { SubjectRequest } from "./subject.js";
 
 const problemResponse = { $ref: "problem#" } as const;
-const PROBLEM_SCHEMA = {
-  $id: "problem",
-  type: "object",
-  description: "RFC 9457 problem details",
-  additionalProperties: true,
-  properties: {
-    type: { type: "string" },
-    title: { type: "string" },
-    status: { type: "integer" },
-    detail: { type: "string" },
-    code: { type: "string" },
-    instance: { type: "string" },
-    requestId: { type: "string" },
-  },
-} as const;
 const errors = { 400: problemResponse, 401: problemResponse, 403: problemResponse, 404: problemResponse };
 
 const subjectSchema = {
@@ -155,8 +140,6 @@ function parseCursor(cursor: string): { issuedAt: Date; serial: string } {
 
 export function caRoutes(context: ServiceContext) {
   return async function routes(app: FastifyInstance): Promise<void> {
-    app.addSchema(PROBLEM_SCHEMA);
-
     app.post<{ Body: IssueBody | Buffer | string; Querystring: { profile?: string; issuer?: string } }>(
       "/api/v1/certificates",
       {

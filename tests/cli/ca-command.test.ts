@@ -1,0 +1,166 @@
+/** The `ca` command as an operator runs it: real processes on an embedded data directory. */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../db/database.js";
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, "../../bin/ca.mjs");
+
+describe("ca command", () => {
+  let directory: string;
+  const env = () => ({
+    ...process.env,
+    CA_DATA_DIR: join(directory, "data"),
+    DATABASE_URL: "",
+    LOG_LEVEL: "silent",
+  });
+  const ca = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: env(), cwd: directory });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), "ca-cli-"));
+  });
+  afterAll(async () => rm(directory, { recursive: true, force: true }));
+
+  it("explains itself: ca --help, each subcommand's --help, and unknown commands", async () => {
+    const help = await ca("--help");
+    expect(help.code).toBe(0);
+    for (const command of [
+      "init",
+      "serve",
+      "issue",
+      "cert show",
+      "cert list",
+      "apikey create",
+      "audit verify",
+    ])
+      expect(help.stdout).toContain(command);
+    const issueHelp = await ca("issue", "--help");
+    expect(issueHelp.stdout).toContain("--csr FILE");
+    expect(issueHelp.stdout).toContain("--profile NAME");
+    const unknown = await ca("frobnicate");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const badOption = await ca("cert", "list", "--colour");
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toContain("--colour");
+  });
+
+  it("initializes once: CA hierarchy and a 0600 bootstrap key, then nothing new", async () => {
+    const first = await ca("init");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('created root CA "root-1"');
+    expect(first.stdout).toContain('created issuing CA "issuing-1"');
+    const keyFile = join(directory, "data", "bootstrap-admin.key");
+    expect(first.stdout).toContain(keyFile);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(await readFile(keyFile, "utf8")).toMatch(/^gca_[a-z2-7]{16}_[A-Za-z0-9_-]{43}\n$/);
+    const second = await ca("init");
+    expect(second.code).toBe(0);
+    expect(second.stdout).not.toContain("created");
+  });
+
+  it("creates org units and API keys, issues from a CSR file, lists and shows certificates", async () => {
+    expect((await ca("org", "create", "gov/gz", "--name", "广州市", "--level", "city")).code).toBe(0);
+    const apikey = await ca("apikey", "create", "--role", "ra-operator", "--org", "gov/gz");
+    expect(apikey.code, apikey.stderr).toBe(0);
+    expect(apikey.stdout.trim()).toMatch(/^gca_/);
+    const missingOrg = await ca("apikey", "create", "--role", "ra-operator");
+    expect(missingOrg.code).toBe(1);
+    expect(missingOrg.stderr).toContain("org-unit-required");
+
+    await run("openssl", [
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      join(directory, "key.pem"),
+      "-subj",
+      "/CN=ignored",
+      "-out",
+      join(directory, "req.pem"),
+      "-addext",
+      "subjectAltName=DNS:portal.gz.gov.test",
+    ]);
+    const issued = await ca(
+      "issue",
+      "--csr",
+      "req.pem",
+      "--profile",
+      "tls-server",
+      "--org-unit",
+      "gov/gz",
+      "--out",
+      "chain.pem",
+    );
+    expect(issued.code, issued.stderr).toBe(0);
+    const chain = await readFile(join(directory, "chain.pem"), "utf8");
+    expect(chain.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+    const subject = (
+      await run("openssl", [
+        "x509",
+        "-in",
+        join(directory, "chain.pem"),
+        "-noout",
+        "-subject",
+        "-nameopt",
+        "utf8,sep_comma_plus",
+      ])
+    ).stdout;
+    expect(subject).toContain("CN=portal.gz.gov.test");
+    expect(subject).toContain("OU=广州市"); // the org unit's name, from the directory, in UTF-8
+
+    const list = await ca("cert", "list");
+    expect(list.stdout).toContain("1 certificate(s)");
+    const serial = list.stdout.split(/\s+/)[0]!;
+    const show = await ca("cert", "show", serial);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain('"profile": "tls-server"');
+    expect((await ca("cert", "show", "abcdef")).code).toBe(1);
+
+    const refused = await ca(
+      "issue",
+      "--csr",
+      "req.pem",
+      "--profile",
+      "tls-server",
+      "--org-unit",
+      "gov/nowhere",
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("org-unit-unknown");
+  });
+
+  it("verifies the audit chain, and exits 3 with the record number when it is tampered with", async () => {
+    const intact = await ca("audit", "verify");
+    expect(intact.code, intact.stderr).toBe(0);
+    expect(intact.stdout).toMatch(/audit chain intact: \d+ records/);
+    const db = await openDatabase({ directory: join(directory, "data", "db") });
+    try {
+      const locked = await ca("audit", "verify");
+      expect(locked.code).toBe(1);
+      expect(locked.stderr).toContain(`in use by process ${process.pid}`);
+      await db.query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3");
+    } finally {
+      await db.close();
+    }
+    const broken = await ca("audit", "verify");
+    expect(broken.code).toBe(3);
+    expect(broken.stderr).toContain("BROKEN at record 3");
+  });
+});
