@@ -64,6 +64,7 @@ export type KeyStoreErrorCode =
   | "label-invalid"
   | "bad-configuration"
   | "bad-credentials"
+  | "token-not-found"
   | "unavailable"
   | "integrity";
 
