@@ -3,7 +3,8 @@
  * defaults: with no variables set it runs on 127.0.0.1:3000 with PGlite and the software
  * key store under ./data. Every variable is listed in the README.
  */
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "../hsm-adapters/key-store.js";
 
 export interface Config {
@@ -69,7 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl,
     databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 16, 1, 500),
-    keyStoreUri: env.CA_KEYSTORE || `software:${resolve(dataDir, "keys")}`,
+    keyStoreUri: env.CA_KEYSTORE || recordedKeyStore(dataDir) || `software:${resolve(dataDir, "keys")}`,
     kek: env.CA_KEK || undefined,
     publicBaseUrl,
     caKeyAlgorithm: oneOf(env, "CA_KEY_ALGORITHM", KEY_ALGORITHMS, "ecdsa-p256"),
@@ -92,4 +93,15 @@ function countryCode(text: string | undefined): string {
   if (!/^[A-Z]{2}$/.test(text))
     throw new ConfigError(`CA_COUNTRY must be a two-letter ISO 3166 code, got "${text}"`);
   return text;
+}
+
+/** The key store chosen by `ca init --keystore …`, recorded in the data directory. */
+export const KEYSTORE_FILE = "keystore.uri";
+
+function recordedKeyStore(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, KEYSTORE_FILE), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 /** Classifies PKCS#11 return values (PKCS#11 v2.40 §5.1) into what the adapter does next. */
-import * as pkcs11 from "pkcs11js";
+
 import { KeyStoreError } from "../key-store.js";
+import { pkcs11 } from "./native.js";
 
 /** The session or the device is gone: reconnect, log in again, retry once. */
 const CONNECTION_LOST = new Set<number>([

@@ -8,7 +8,6 @@
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import * as pkcs11 from "pkcs11js";
 import {
   assertLabel,
   KEY_ALGORITHMS,
@@ -27,11 +26,12 @@ import {
   signatureVerifies,
   signingMechanism,
 } from "./keys.js";
+import { type Handle, pkcs11, type Template } from "./native.js";
 import { SessionPool } from "./session-pool.js";
 import type { Pkcs11Uri } from "./uri.js";
 
 interface Connection {
-  readonly slot: pkcs11.Handle;
+  readonly slot: Handle;
   readonly pool: SessionPool;
   readonly generation: number;
 }
@@ -39,7 +39,7 @@ interface Connection {
 interface CachedKey {
   readonly info: KeyInfo;
   readonly publicKey: KeyObject;
-  readonly handle: pkcs11.Handle;
+  readonly handle: Handle;
   readonly generation: number;
 }
 
@@ -126,7 +126,7 @@ export class Pkcs11KeyStore implements KeyStore {
     }
   }
 
-  private findSlot(): pkcs11.Handle {
+  private findSlot(): Handle {
     const { token, serial, slotId } = this.uri;
     for (const slot of this.module.C_GetSlotList(true)) {
       if (slotId !== undefined && unsignedLong(slot) !== slotId) continue;
@@ -143,7 +143,7 @@ export class Pkcs11KeyStore implements KeyStore {
 
   private async connect(): Promise<void> {
     const slot = this.findSlot();
-    const sessions: pkcs11.Handle[] = [];
+    const sessions: Handle[] = [];
     try {
       for (let i = 0; i < this.uri.poolSize; i++)
         sessions.push(this.module.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION));
@@ -163,7 +163,7 @@ export class Pkcs11KeyStore implements KeyStore {
     this.connection = { slot, pool: new SessionPool(sessions), generation: this.generation };
   }
 
-  private closeSession(session: pkcs11.Handle): void {
+  private closeSession(session: Handle): void {
     try {
       this.module.C_CloseSession(session);
     } catch {
@@ -195,9 +195,7 @@ export class Pkcs11KeyStore implements KeyStore {
     return this.reconnecting;
   }
 
-  private async withSession<T>(
-    work: (session: pkcs11.Handle, connection: Connection) => Promise<T>,
-  ): Promise<T> {
+  private async withSession<T>(work: (session: Handle, connection: Connection) => Promise<T>): Promise<T> {
     const connection = this.connection;
     if (!connection)
       throw new KeyStoreError(
@@ -215,7 +213,7 @@ export class Pkcs11KeyStore implements KeyStore {
   /** Runs `work` on a session; on a lost session or device, reconnects and retries once. */
   private async run<T>(
     context: string,
-    work: (session: pkcs11.Handle, connection: Connection) => Promise<T>,
+    work: (session: Handle, connection: Connection) => Promise<T>,
   ): Promise<T> {
     try {
       return await this.withSession(work);
@@ -235,7 +233,7 @@ export class Pkcs11KeyStore implements KeyStore {
     }
   }
 
-  private findObjects(session: pkcs11.Handle, template: pkcs11.Template): pkcs11.Handle[] {
+  private findObjects(session: Handle, template: Template): Handle[] {
     this.module.C_FindObjectsInit(session, template);
     try {
       return this.module.C_FindObjects(session, 4);
@@ -245,7 +243,7 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   /** Finds the key pair labelled `label` on the token; undefined when there is none. */
-  private lookUp(session: pkcs11.Handle, label: string, generation: number): CachedKey | undefined {
+  private lookUp(session: Handle, label: string, generation: number): CachedKey | undefined {
     const privateKeys = this.findObjects(session, [
       { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
       { type: pkcs11.CKA_LABEL, value: label },
@@ -294,7 +292,7 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   /** The key for this connection generation: found again (and checked) after every reconnect. */
-  private keyFor(session: pkcs11.Handle, label: string, connection: Connection): CachedKey | undefined {
+  private keyFor(session: Handle, label: string, connection: Connection): CachedKey | undefined {
     const cached = this.keys.get(label);
     if (cached && cached.generation === connection.generation) return cached;
     const found = this.lookUp(session, label, connection.generation);

@@ -3,8 +3,8 @@
  * v3.0 §2.3.5 for EdDSA). Private keys are token objects, sensitive, never extractable.
  */
 import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
-import * as pkcs11 from "pkcs11js";
 import { type KeyAlgorithm, KeyStoreError, type SignatureAlgorithm } from "../key-store.js";
+import { type Mechanism, pkcs11, type RsaPSS } from "./native.js";
 
 // PKCS#11 v3.0 values that pkcs11js does not export.
 export const CKK_EC_EDWARDS = 0x40;
@@ -157,7 +157,7 @@ const SALT = { sha256: 32, sha384: 48, sha512: 64 } as const;
 export function signingMechanism(
   algorithm: SignatureAlgorithm,
   data: Uint8Array,
-): { mechanism: pkcs11.Mechanism; input: Buffer } {
+): { mechanism: Mechanism; input: Buffer } {
   const hash = algorithm.slice(algorithm.lastIndexOf("-") + 1) as keyof typeof HASH_MECHANISMS;
   if (algorithm === "ed25519") return { mechanism: { mechanism: CKM_EDDSA }, input: Buffer.from(data) };
   if (algorithm.startsWith("ecdsa-"))
@@ -168,7 +168,7 @@ export function signingMechanism(
       sha384: pkcs11.CKM_SHA384_RSA_PKCS_PSS,
       sha512: pkcs11.CKM_SHA512_RSA_PKCS_PSS,
     }[hash];
-    const parameter: pkcs11.RsaPSS = {
+    const parameter: RsaPSS = {
       type: pkcs11.CK_PARAMS_RSA_PSS,
       hashAlg: HASH_MECHANISMS[hash],
       mgf: MGF[hash],

@@ -3,8 +3,9 @@
  * runs one cryptographic operation at a time (CKR_OPERATION_ACTIVE otherwise), so concurrent
  * signers queue for a free session instead of sharing one.
  */
-import type { Handle } from "pkcs11js";
+
 import { KeyStoreError } from "../key-store.js";
+import type { Handle } from "./native.js";
 
 export class SessionPool {
   private readonly idle: Handle[];

@@ -9,6 +9,7 @@ import { startServer } from "../server.js";
 import { initialize, type SetupReport } from "../setup.js";
 import { type Command, print, UsageError } from "./command.js";
 import { withContext } from "./context.js";
+import { createDemoToken } from "./softhsm-demo.js";
 
 function report(context: ServiceContext, result: SetupReport): void {
   for (const id of result.issuersCreated) {
@@ -33,14 +34,33 @@ function algorithmOption(value: unknown): KeyAlgorithm | undefined {
 export const initCommand: Command = {
   path: ["init"],
   summary:
-    "Create the database schema, default profiles, the root org unit, a root CA and an issuing CA (keys in the configured key store), and a bootstrap security-admin API key. Steps already done are skipped.",
-  usage: "[--algorithm ecdsa-p256|ecdsa-p384|rsa-2048|rsa-3072|rsa-4096|ed25519]",
-  options: { algorithm: { type: "string" } },
-  help: { "--algorithm ALG": "CA key algorithm (default: CA_KEY_ALGORITHM or ecdsa-p256)" },
+    "Create the database schema, default profiles, the root org unit, a root CA and an issuing CA (keys in the configured key store), and a bootstrap security-admin API key. Steps already done are skipped. The key ceremony's audit records name the operator, the witnesses and the public-key fingerprints.",
+  usage: "[--algorithm ALG] [--keystore softhsm] [--witness NAME…]",
+  options: {
+    algorithm: { type: "string" },
+    keystore: { type: "string" },
+    witness: { type: "string", multiple: true },
+  },
+  help: {
+    "--algorithm ALG":
+      "CA key algorithm: ecdsa-p256 (default: CA_KEY_ALGORITHM), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519",
+    "--keystore softhsm":
+      "demo: create a throwaway SoftHSMv2 token in the data directory and keep every CA key on it",
+    "--witness NAME": "a witness of the key ceremony, recorded in the audit log (repeatable)",
+  },
   async run(values) {
     const algorithm = algorithmOption(values.algorithm);
+    if (values.keystore !== undefined) {
+      if (values.keystore !== "softhsm")
+        throw new UsageError('--keystore takes "softhsm" (set CA_KEYSTORE for any other key store)');
+      await createDemoToken(loadConfig());
+    }
+    const witnesses = (values.witness as string[] | undefined) ?? [];
     return withContext(async (context, actor) => {
-      const result = await initialize(context, actor, {
+      const ceremonyActor = witnesses.length
+        ? { audit: { ...actor.audit, actor: `${actor.audit.actor} witnessed by ${witnesses.join(", ")}` } }
+        : actor;
+      const result = await initialize(context, ceremonyActor, {
         ...(algorithm ? { algorithm } : {}),
         onStep: (message) => print(message),
       });

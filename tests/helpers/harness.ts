@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Role } from "../../db/stores/principals.js";
+import type { KeyStore } from "../../hsm-adapters/key-store.js";
 import { SoftwareKeyStore } from "../../hsm-adapters/software.js";
 import { buildApp } from "../../src/app.js";
 import { cliActor } from "../../src/auth/principal.js";
@@ -35,7 +36,7 @@ export const PUBLIC_URL = "http://ca.test";
 
 export async function createHarness(
   engine: Engine,
-  options: { clock?: Clock; env?: Record<string, string> } = {},
+  options: { clock?: Clock; env?: Record<string, string>; keyStore?: KeyStore } = {},
 ): Promise<Harness> {
   const directory = await mkdtemp(join(tmpdir(), "ca-test-"));
   const database = await openTestDatabase(engine);
@@ -46,7 +47,7 @@ export async function createHarness(
     CA_API_KEY_CACHE_SECONDS: "0",
     ...options.env,
   });
-  const keyStore = await SoftwareKeyStore.open(join(directory, "keys"));
+  const keyStore = options.keyStore ?? (await SoftwareKeyStore.open(join(directory, "keys")));
   const context = await openContext(config, {
     db: database.db,
     keyStore,

@@ -12,10 +12,10 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import * as pkcs11 from "pkcs11js";
 import { afterEach, describe, expect, it } from "vitest";
 import { type KeyInfo, type KeyStore, KeyStoreError } from "../../hsm-adapters/key-store.js";
 import { openKeyStore } from "../../hsm-adapters/open.js";
+import { pkcs11 } from "../../hsm-adapters/pkcs11/native.js";
 import { createSoftHsmToken, type SoftHsmToken } from "../../hsm-adapters/softhsm.js";
 import { verifyWithSpki } from "./key-store-contract.js";
 

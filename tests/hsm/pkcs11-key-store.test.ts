@@ -2,11 +2,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as pkcs11 from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyStoreError } from "../../hsm-adapters/key-store.js";
 import { openKeyStore } from "../../hsm-adapters/open.js";
 import { keyId } from "../../hsm-adapters/pkcs11/keys.js";
+import { pkcs11 } from "../../hsm-adapters/pkcs11/native.js";
 import { parsePkcs11Uri } from "../../hsm-adapters/pkcs11/uri.js";
 import { createSoftHsmToken, type SoftHsmToken } from "../../hsm-adapters/softhsm.js";
 import { keyStoreContract } from "./key-store-contract.js";
