@@ -20,6 +20,7 @@ import { auditRoutes } from "./audit/routes.js";
 import type { Permission } from "./auth/permissions.js";
 import { requirePermission } from "./auth/policy.js";
 import type { Principal } from "./auth/principal.js";
+import { caOperationRoutes } from "./ca/operations/routes.js";
 import { caRoutes } from "./ca/routes.js";
 import type { ServiceContext } from "./context.js";
 import {
@@ -102,7 +103,13 @@ function toServiceError(error: FastifyError | Error, request: FastifyRequest): S
 
 /** Body validation: no coercion, no silent removal of unknown fields. Query and params: coercion to the schema type. */
 function validatorCompiler() {
-  const base: AjvOptions = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false };
+  const base: AjvOptions = {
+    allErrors: false,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+    discriminator: true,
+  };
   const strictAjv = addFormats.default(new Ajv({ ...base, coerceTypes: false }));
   const coercingAjv = addFormats.default(new Ajv({ ...base, coerceTypes: "array" }));
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
@@ -234,6 +241,7 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
   await app.register(caRoutes(context));
   await app.register(identityRoutes(context));
   await app.register(auditRoutes(context));
+  await app.register(caOperationRoutes(context));
   return app;
 }
 

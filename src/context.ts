@@ -9,6 +9,7 @@ import type { KeyStore } from "../hsm-adapters/key-store.js";
 import { openKeyStore } from "../hsm-adapters/open.js";
 import { CertificateAuthority } from "./ca/issuance.js";
 import { IssuerRegistry } from "./ca/issuers.js";
+import { DualControl } from "./ca/operations/dual-control.js";
 import { ProfileRegistry } from "./ca/profiles.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
@@ -27,6 +28,7 @@ export interface ServiceContext {
   readonly accounts: ServiceAccounts;
   readonly authenticator: ApiKeyAuthenticator;
   readonly ca: CertificateAuthority;
+  readonly dualControl: DualControl;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -74,6 +76,11 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       accounts: new ServiceAccounts(db, clock, orgUnits),
       authenticator: new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000),
       ca,
+      dualControl: new DualControl(db, clock, keyStore, issuers, {
+        publicBaseUrl: config.publicBaseUrl,
+        country: config.caCountry,
+        organization: config.caOrganization,
+      }),
       reload,
       async close() {
         await keyStore.close();

@@ -44,3 +44,11 @@ export async function listIssuers(db: Queryable): Promise<IssuerRow[]> {
   const { rows } = await db.query<IssuerRow>(`SELECT ${COLUMNS} FROM issuers ORDER BY created_at, id`);
   return rows;
 }
+
+export async function retireIssuer(tx: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    "UPDATE issuers SET status = 'retired' WHERE id = $1 AND status = 'active'",
+    [id],
+  );
+  return rowCount === 1;
+}

@@ -16,6 +16,8 @@ export const PERMISSIONS = {
   "principal:read": ["security-admin", "auditor"],
   "principal:manage": ["security-admin"],
   "audit:read": ["security-admin", "auditor"],
+  "ca:read": ["security-admin", "auditor"],
+  "ca:manage": ["security-admin"],
   "self:read": ALL,
 } as const satisfies Record<string, readonly Role[]>;
 

@@ -21,6 +21,7 @@ import {
   readOid,
   readSmallInteger,
   sequenceOf,
+  TAG,
 } from "../pki/der-reader.js";
 import { type GeneralName, parseGeneralNames } from "../pki/general-name.js";
 import { type Name, parseName } from "../pki/name.js";
@@ -81,13 +82,16 @@ function pssParameters(params: Element | undefined): SignatureCheck {
   let mgfHash: string | undefined;
   let saltLength = 20;
   for (const field of fields) {
-    const [inner] = children(field);
-    if (field.tag === 0xa0) hash = HASH_OIDS[readOid(children(inner!)[0], "PSS hash algorithm")];
+    // RFC 4055 §3.1 (EXPLICIT TAGS): each [n] holds exactly one value; the hash and MGF are
+    // AlgorithmIdentifiers, and MGF1's parameters are the hash's AlgorithmIdentifier (RFC 8017 §B.2.1).
+    const [inner] = sequenceOf(field, "RSASSA-PSS parameter", 1, 1, field.tag);
+    if (field.tag === 0xa0)
+      hash = HASH_OIDS[readOid(sequenceOf(inner, "PSS hash algorithm", 1, 2)[0], "PSS hash algorithm")];
     else if (field.tag === 0xa1) {
-      const [mgf, mgfParams] = children(inner!);
+      const [mgf, mgfParams] = sequenceOf(inner, "PSS mask generation function", 2, 2);
       if (readOid(mgf, "PSS mask generation function") !== OID.mgf1)
         throw new DerError("PSS mask generation must be MGF1");
-      mgfHash = HASH_OIDS[readOid(children(mgfParams!)[0], "MGF1 hash")];
+      mgfHash = HASH_OIDS[readOid(sequenceOf(mgfParams, "MGF1 hash", 1, 2)[0], "MGF1 hash")];
     } else if (field.tag === 0xa2) saltLength = readSmallInteger(inner, "PSS salt length");
     else if (field.tag === 0xa3 && readSmallInteger(inner, "PSS trailer field") !== 1)
       throw new DerError("PSS trailer field must be 1");
@@ -133,6 +137,20 @@ const KEY_FAMILY: Record<PublicKeyDescription["kind"], SignatureCheck["family"]>
   rsa: "rsa",
   ed25519: "ed25519",
 };
+
+/**
+ * SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), read with the strict decoder: OpenSSL's import
+ * accepts BER (non-minimal and indefinite lengths), but these bytes go into the certificate
+ * as they are, and a certificate is DER (RFC 5280 §4.1, X.690 §10.1).
+ */
+function subjectPublicKeyInfo(element: Element | undefined): Buffer {
+  const [algorithm, subjectPublicKey] = sequenceOf(element, "subjectPKInfo", 2, 2);
+  const [id, params] = sequenceOf(algorithm, "subjectPKInfo algorithm", 1, 2);
+  readOid(id, "subjectPKInfo algorithm");
+  if (params?.tag === TAG.OID) readOid(params, "subjectPKInfo algorithm parameters");
+  readBitString(subjectPublicKey, "subjectPublicKey");
+  return element!.encoded;
+}
 
 /** The subjectAltName in the extensionRequest attribute (RFC 2985 §5.4.2), if any. */
 function requestedNames(attributes: Element | undefined): GeneralName[] | undefined {
@@ -194,7 +212,7 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
     if (version !== 0)
       throw badRequest("csr-version", `the CSR's version is ${version}; PKCS#10 v1 (0) is required`);
     const subject = parseName(fields[1], "subject");
-    const spki = expectTag(fields[2], 0x30, "subjectPKInfo").encoded;
+    const spki = subjectPublicKeyInfo(fields[2]);
     const attributes = fields[3] ? expectTag(fields[3], 0xa0, "attributes") : undefined;
     parsed = {
       der,

@@ -40,6 +40,8 @@ export interface CreateCaRequest {
   readonly parent?: Issuer | undefined;
   /** pathLenConstraint (RFC 5280 §4.2.1.9); issuing CAs get 0. */
   readonly pathLength?: number | undefined;
+  /** Added to the audit record (e.g. who requested and who approved under dual control). */
+  readonly auditDetails?: Readonly<Record<string, unknown>>;
 }
 
 export interface HierarchyContext {
@@ -135,6 +137,7 @@ export async function createCa(
           publicKeySha256: spkiSha256(key.spki).toString("hex"),
           parent: parent?.row.id ?? null,
           notAfter: notAfter.toISOString(),
+          ...request.auditDetails,
         },
       },
     ]);

@@ -6,7 +6,7 @@ import { actorOf } from "../auth/principal.js";
 import type { ServiceContext } from "../context.js";
 import { badRequest, notFound, ServiceError } from "../errors.js";
 import type { GeneralName } from "../pki/general-name.js";
-import { encodePem } from "../pki/pem.js";
+import { encodePem, preEncapsulationBoundary } from "../pki/pem.js";
 import type { Issuer } from "./issuers.js";
 import { issuerUrls } from "./issuers.js";
 import {
@@ -97,9 +97,9 @@ interface IssueBody {
   subjectAltNames?: GeneralName[];
 }
 
-/** A CSR in JSON is PEM text or base64 DER. */
+/** A CSR in JSON is PEM text (explanatory text before it allowed, RFC 7468 §2) or base64 DER. */
 function csrFromJson(csr: string): string | Buffer {
-  if (csr.trimStart().startsWith("-----")) return csr;
+  if (csr.trimStart().startsWith("-----") || preEncapsulationBoundary(csr) >= 0) return csr;
   const compact = csr.replace(/\s+/g, "");
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact))
     throw badRequest("csr-malformed", "the CSR is malformed: `csr` must be PEM or base64-encoded DER");

@@ -12,9 +12,17 @@ export function isPem(input: Uint8Array | string): boolean {
   return head.trimStart().startsWith("-----BEGIN ");
 }
 
+/** Where the first pre-encapsulation boundary starts a line, or -1. */
+export function preEncapsulationBoundary(text: string): number {
+  return /^-----BEGIN /m.exec(text)?.index ?? -1;
+}
+
 /** Decodes one PEM block whose label is one of `labels` (RFC 7468 §2). */
 export function decodePem(text: string, labels: readonly string[]): { label: string; der: Buffer } {
-  const trimmed = text.trim();
+  // RFC 7468 §2: "Data before the encapsulation boundaries are permitted, and parsers MUST NOT
+  // malfunction when processing such data" (certtool, `openssl req -text` write a description first).
+  const start = preEncapsulationBoundary(text);
+  const trimmed = (start > 0 ? text.slice(start) : text).trim();
   const match = BLOCK.exec(trimmed);
   if (!match)
     throw new PemError("PEM armour is malformed: expected one -----BEGIN …----- … -----END …----- block");
