@@ -353,7 +353,7 @@ export class Pkcs11KeyStore implements KeyStore {
 
   /** Health probe: a cheap call on an idle session; reconnects when the session or device is gone. */
   async probe(): Promise<void> {
-    if (this.reconnecting) await this.reconnecting.catch(() => undefined);
+    await this.reconnecting?.catch(() => undefined);
     const connection = this.connection;
     if (!connection) {
       await this.recover().catch((error: unknown) => {

@@ -61,13 +61,24 @@ function ipToBytes(ip: string): Buffer {
   return bytes;
 }
 
+/** Text form of an address; IPv6 per RFC 5952 §4.2: the longest run (≥ 2) of zero groups becomes "::". */
 function bytesToIp(bytes: Buffer): string {
   if (bytes.length === 4) return [...bytes].join(".");
-  const words = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16));
-  return words
-    .join(":")
-    .replace(/(^|:)0(:0)+(:|$)/, "::")
-    .replace(/:{3,}/, "::");
+  const words = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > best.length) best = { start: i, length: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (from: number, to: number) =>
+    words
+      .slice(from, to)
+      .map((word) => word.toString(16))
+      .join(":");
+  if (best.length < 2) return hex(0, 8);
+  return `${hex(0, best.start)}::${hex(best.start + best.length, 8)}`;
 }
 
 /** Canonical text form: DNS names lower-cased, IPv6 compressed. */

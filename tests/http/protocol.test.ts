@@ -10,7 +10,11 @@ describe("HTTP protocol", () => {
   });
   afterAll(async () => harness?.close());
 
-  const expectProblem = (response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string) => {
+  const expectProblem = (
+    response: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+    status: number,
+    code: string,
+  ) => {
     expect(response.statusCode).toBe(status);
     expect(response.headers["content-type"]).toContain("application/problem+json");
     const problem = response.json() as Record<string, unknown>;
@@ -28,25 +32,53 @@ describe("HTTP protocol", () => {
   it("refuses a body over the limit with 413, an unknown media type with 415, broken JSON with 400", async () => {
     const headers = { ...bearer(harness.adminToken), "content-type": "application/json" };
     const big = JSON.stringify({ path: "gov/x", name: "x".repeat(5000), level: "region" });
-    expectProblem(await harness.app.inject({ method: "POST", url: "/api/v1/org-units", headers, payload: big }), 413, "body-too-large");
     expectProblem(
-      await harness.app.inject({ method: "POST", url: "/api/v1/org-units", headers: { ...headers, "content-type": "application/xml" }, payload: "<x/>" }),
+      await harness.app.inject({ method: "POST", url: "/api/v1/org-units", headers, payload: big }),
+      413,
+      "body-too-large",
+    );
+    expectProblem(
+      await harness.app.inject({
+        method: "POST",
+        url: "/api/v1/org-units",
+        headers: { ...headers, "content-type": "application/xml" },
+        payload: "<x/>",
+      }),
       415,
       "unsupported-media-type",
     );
-    expectProblem(await harness.app.inject({ method: "POST", url: "/api/v1/org-units", headers, payload: "{not json" }), 400, "body-not-json");
+    expectProblem(
+      await harness.app.inject({ method: "POST", url: "/api/v1/org-units", headers, payload: "{not json" }),
+      400,
+      "body-not-json",
+    );
     const units = await harness.context.db.query("SELECT path FROM org_units WHERE path = 'gov/x'");
     expect(units.rows).toHaveLength(0);
   });
 
   it("refuses unknown fields, wrong types and prototype pollution instead of ignoring them", async () => {
     const post = (payload: string) =>
-      harness.app.inject({ method: "POST", url: "/api/v1/org-units", headers: { ...bearer(harness.adminToken), "content-type": "application/json" }, payload });
-    const unknown = expectProblem(await post('{"path":"gov/y","name":"y","level":"region","admin":true}'), 400, "validation-failed");
+      harness.app.inject({
+        method: "POST",
+        url: "/api/v1/org-units",
+        headers: { ...bearer(harness.adminToken), "content-type": "application/json" },
+        payload,
+      });
+    const unknown = expectProblem(
+      await post('{"path":"gov/y","name":"y","level":"region","admin":true}'),
+      400,
+      "validation-failed",
+    );
     expect(unknown.detail).toContain('unknown field "admin"');
-    const wrongType = expectProblem(await post('{"path":"gov/y","name":7,"level":"region"}'), 400, "validation-failed");
+    const wrongType = expectProblem(
+      await post('{"path":"gov/y","name":7,"level":"region"}'),
+      400,
+      "validation-failed",
+    );
     expect(wrongType.detail).toBe("body/name must be string");
-    expect((await post('{"path":"gov/y","name":"y","level":"region","__proto__":{"x":1}}')).statusCode).toBe(400);
+    expect((await post('{"path":"gov/y","name":"y","level":"region","__proto__":{"x":1}}')).statusCode).toBe(
+      400,
+    );
   });
 
   it("answers 406 when Accept allows no representation of a certificate", async () => {
@@ -64,7 +96,10 @@ describe("HTTP protocol", () => {
       "not-acceptable",
     );
     expect(refused.detail).toContain("application/pem-certificate-chain");
-    const json = await harness.app.inject({ url, headers: { ...bearer(harness.adminToken), accept: "text/html;q=0.9, application/json" } });
+    const json = await harness.app.inject({
+      url,
+      headers: { ...bearer(harness.adminToken), accept: "text/html;q=0.9, application/json" },
+    });
     expect(json.json().serial).toBe(issued.json().serial);
   });
 
@@ -83,7 +118,10 @@ describe("HTTP protocol", () => {
     expect((await harness.app.inject({ url: "/healthz" })).json()).toEqual({ status: "ok" });
     const ready = await harness.app.inject({ url: "/readyz" });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: "ready", checks: { database: "ok", keyStore: "ok", issuingCa: "ok" } });
+    expect(ready.json()).toEqual({
+      status: "ready",
+      checks: { database: "ok", keyStore: "ok", issuingCa: "ok" },
+    });
   });
 
   it("publishes OpenAPI 3.1 with the permission of each protected operation, and docs that load nothing from a CDN", async () => {
@@ -108,7 +146,10 @@ describe("HTTP protocol", () => {
     expect(created.statusCode).toBe(201);
     expect(created.headers["cache-control"]).toBe("no-store");
     const token = created.json().apiKey.token as string;
-    const shown = await harness.app.inject({ url: `/api/v1/service-accounts/${created.json().account.id}`, headers: bearer(harness.adminToken) });
+    const shown = await harness.app.inject({
+      url: `/api/v1/service-accounts/${created.json().account.id}`,
+      headers: bearer(harness.adminToken),
+    });
     expect(shown.body).not.toContain(token.split("_")[2]);
     const stored = await harness.context.db.query("SELECT * FROM api_keys");
     expect(JSON.stringify(stored.rows)).not.toContain(token.split("_")[2]);
@@ -120,6 +161,10 @@ describe("HTTP protocol", () => {
       headers: bearer(harness.adminToken),
     });
     expect(revoke.statusCode).toBe(204);
-    expectProblem(await harness.app.inject({ url: "/api/v1/me", headers: bearer(token) }), 401, "unauthenticated");
+    expectProblem(
+      await harness.app.inject({ url: "/api/v1/me", headers: bearer(token) }),
+      401,
+      "unauthenticated",
+    );
   });
 });
