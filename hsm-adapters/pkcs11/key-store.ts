@@ -345,7 +345,7 @@ export class Pkcs11KeyStore implements KeyStore {
         input,
         Buffer.alloc(signatureLength(key.info.algorithm)),
       );
-      if (!signatureVerifies(key.publicKey, request.algorithm, request.data, signature))
+      if (!(await signatureVerifies(key.publicKey, request.algorithm, request.data, signature)))
         throw new FaultySignatureError();
       return signature;
     });

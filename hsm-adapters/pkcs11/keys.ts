@@ -207,16 +207,15 @@ export function signatureVerifies(
   algorithm: SignatureAlgorithm,
   data: Uint8Array,
   signature: Uint8Array,
-): boolean {
+): Promise<boolean> {
   const hash = algorithm === "ed25519" ? null : algorithm.slice(algorithm.lastIndexOf("-") + 1);
-  if (algorithm.startsWith("ecdsa-"))
-    return verify(hash, data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
-  if (algorithm.startsWith("rsa-pss-"))
-    return verify(
-      hash,
-      data,
-      { key: publicKey, padding: 6, saltLength: SALT[hash as keyof typeof SALT] },
-      signature,
-    );
-  return verify(hash, data, publicKey, signature);
+  const key = algorithm.startsWith("ecdsa-")
+    ? { key: publicKey, dsaEncoding: "ieee-p1363" as const }
+    : algorithm.startsWith("rsa-pss-")
+      ? { key: publicKey, padding: 6, saltLength: SALT[hash as keyof typeof SALT] }
+      : publicKey;
+  // The callback form runs on the libuv pool, in parallel with other signatures, like C_SignAsync.
+  return new Promise((resolve, reject) =>
+    verify(hash, data, key, signature, (error, valid) => (error ? reject(error) : resolve(valid))),
+  );
 }
