@@ -168,8 +168,14 @@ function requestedNames(attributes: Element | undefined): GeneralName[] | undefi
       seen.add(id);
       if (fields.length === 3) readBoolean(fields[1], "extension critical flag");
       if (id !== OID.subjectAltName) continue;
-      const value = readOctetString(fields[fields.length - 1], "subjectAltName value");
-      names = parseGeneralNames(decode(value), MAX_REQUESTED_NAMES);
+      const value = decode(readOctetString(fields[fields.length - 1], "subjectAltName value"));
+      const count = children(value).length;
+      if (count > MAX_REQUESTED_NAMES)
+        throw badRequest(
+          "san-too-many",
+          `the CSR requests ${count} subjectAltNames; at most ${MAX_REQUESTED_NAMES} are allowed`,
+        );
+      names = parseGeneralNames(value, MAX_REQUESTED_NAMES);
     }
   }
   return names;
@@ -240,6 +246,7 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
       );
     throw error;
   }
+  checkKeyPolicy(key); // cheap checks before the signature verification
   if (KEY_FAMILY[key.kind] !== parsed.check.family)
     throw badRequest(
       "csr-signature-invalid",
@@ -250,7 +257,6 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
       "csr-signature-invalid",
       "the CSR's signature does not verify with its public key (no proof of possession, RFC 2986 §3)",
     );
-  checkKeyPolicy(key);
   return {
     der,
     subject: parsed.subject,

@@ -16,7 +16,7 @@ import {
   type GeneralNameType,
   normalizeGeneralName,
 } from "../pki/general-name.js";
-import type { Name } from "../pki/name.js";
+import { type Name, nameTextProblem } from "../pki/name.js";
 import { OID } from "../pki/oids.js";
 import type { Profile } from "./profile.js";
 
@@ -149,14 +149,9 @@ export async function resolveSubject(
     commonName = commonName.toLowerCase();
   }
   if (!commonName) throw badRequest("subject-required", "the certificate needs `subject.commonName`");
-  // The commonName becomes a UTF8String (RFC 5280 §4.1.2.4), which cannot carry unpaired
-  // surrogates (RFC 3629 §3); control characters have no place in a name either (and
-  // PostgreSQL text cannot store NUL).
-  if (/[\p{Cc}\p{Cs}]/u.test(commonName))
-    throw badRequest(
-      "subject-invalid",
-      "`subject.commonName` contains a control character or an unpaired surrogate",
-    );
+  // The commonName becomes a UTF8String (RFC 5280 §4.1.2.4).
+  const problem = nameTextProblem(commonName);
+  if (problem) throw badRequest("subject-invalid", `\`subject.commonName\` ${problem}`);
 
   const lineage = orgUnit ? await orgUnits.lineage(orgUnit) : [];
   const name: Name = [

@@ -13,6 +13,7 @@ import { appendAudit } from "../audit/log.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
 import { badRequest, conflict, notFound } from "../errors.js";
+import { nameTextProblem } from "../pki/name.js";
 
 const LEVEL_RANK: Record<OrgUnitLevel, number> = {
   province: 0,
@@ -73,6 +74,8 @@ export class OrgUnitDirectory {
         "org-unit-path-invalid",
         `org unit path "${unit.path}" must be lower-case segments joined by "/"`,
       );
+    const nameProblem = nameTextProblem(unit.name);
+    if (nameProblem) throw badRequest("org-unit-name-invalid", `the org unit's name ${nameProblem}`);
     const slash = unit.path.lastIndexOf("/");
     const parentPath = slash > 0 ? unit.path.slice(0, slash) : null;
     if (parentPath) {

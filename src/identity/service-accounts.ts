@@ -18,6 +18,7 @@ import { type Actor, type Principal, principalFromRow } from "../auth/principal.
 import type { Clock } from "../clock.js";
 import { badRequest, conflict, notFound } from "../errors.js";
 import { dnsNameProblem } from "../pki/general-name.js";
+import { nameTextProblem } from "../pki/name.js";
 import { newApiKey } from "./api-keys.js";
 import type { OrgUnitDirectory } from "./org-units.js";
 
@@ -47,6 +48,8 @@ export class ServiceAccounts {
         "org-unit-required",
         "an ra-operator must be given the org unit whose subtree it serves",
       );
+    const nameProblem = nameTextProblem(request.name);
+    if (nameProblem) throw badRequest("name-invalid", `the account name ${nameProblem}`);
     if (request.orgUnit) await this.orgUnits.require(request.orgUnit);
     if (actor.principal) requireOrgScope(actor.principal, request.orgUnit);
     const dnsNames = (request.dnsNames ?? []).map((name) => name.toLowerCase());

@@ -71,3 +71,16 @@ export function formatName(name: Name): string {
 export function commonNameOf(name: Name): string | undefined {
   return name.findLast((attribute) => attribute.type === OID.commonName)?.value;
 }
+
+/**
+ * Why a text may not become part of a name, or undefined: control characters (and NUL, which
+ * PostgreSQL text cannot hold), unpaired surrogates (not encodable as UTF-8, RFC 3629 §3), and
+ * format characters such as bidirectional overrides (U+202E) and zero-width characters, which
+ * make a name display as something other than what it is (Unicode TR 36 §2).
+ */
+export function nameTextProblem(text: string): string | undefined {
+  if (/[\p{Cc}\p{Cs}]/u.test(text)) return "contains a control character or an unpaired surrogate";
+  if (/\p{Cf}/u.test(text))
+    return "contains an invisible formatting character (such as a bidirectional override)";
+  return undefined;
+}

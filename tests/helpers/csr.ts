@@ -71,6 +71,8 @@ export interface CsrOptions {
   readonly subjectDer?: Der;
   readonly names?: readonly GeneralName[];
   readonly version?: number;
+  /** Raw version INTEGER DER (for negative or non-minimal encodings); overrides `version`. */
+  readonly versionDer?: Der;
   /** Override the signature AlgorithmIdentifier. */
   readonly signatureAlgorithmDer?: Der;
   /** Hash used for the signature (default by key type). */
@@ -79,6 +81,8 @@ export interface CsrOptions {
   readonly corruptSignature?: boolean;
   /** Extra attributes inside [0]. */
   readonly extraAttributes?: readonly Der[];
+  /** The unused-bits count written in the signature BIT STRING (default 0). */
+  readonly signatureUnusedBits?: number;
 }
 
 function defaultAlgorithm(key: KeyObject): { der: Der; hash: string | null } {
@@ -108,7 +112,7 @@ export function buildCsrDer(options: CsrOptions = {}): Buffer {
     attributes.push(sequence(oid(OID.extensionRequest), setOf(sequence(san))));
   }
   const info = sequence(
-    integer(options.version ?? 0),
+    options.versionDer ?? integer(options.version ?? 0),
     options.subjectDer ?? nameDer(options.commonName ?? "test"),
     spki,
     implicit(0, Buffer.concat(attributes), true),
@@ -117,7 +121,11 @@ export function buildCsrDer(options: CsrOptions = {}): Buffer {
   const hash = options.hash === undefined ? algorithm.hash : options.hash;
   const signature = sign(hash, info, key);
   if (options.corruptSignature) signature[signature.length - 4]! ^= 0x01;
-  return sequence(info, options.signatureAlgorithmDer ?? algorithm.der, bitString(signature));
+  return sequence(
+    info,
+    options.signatureAlgorithmDer ?? algorithm.der,
+    bitString(signature, options.signatureUnusedBits ?? 0),
+  );
 }
 
 export const buildCsrPem = (options: CsrOptions = {}): string =>

@@ -168,3 +168,44 @@ describe("HTTP protocol", () => {
     );
   });
 });
+
+describe("text that becomes part of a certificate name", () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await createHarness("pglite");
+  });
+  afterAll(async () => harness?.close());
+
+  it.each([
+    [
+      "/api/v1/org-units",
+      { path: "gov/spoof", name: "Finance\u202eecnaniF", level: "region" },
+      "org-unit-name-invalid",
+    ],
+    [
+      "/api/v1/service-accounts",
+      { name: "erp\u200bsystem", role: "subscriber", orgUnit: "gov" },
+      "name-invalid",
+    ],
+    ["/api/v1/service-accounts", { name: "erp\u0007", role: "subscriber", orgUnit: "gov" }, "name-invalid"],
+  ])("refuses control and invisible formatting characters at %s", async (url, payload, code) => {
+    const response = await harness.app.inject({
+      method: "POST",
+      url,
+      headers: bearer(harness.adminToken),
+      payload,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe(code);
+  });
+
+  it("accepts Chinese names", async () => {
+    const response = await harness.app.inject({
+      method: "POST",
+      url: "/api/v1/org-units",
+      headers: bearer(harness.adminToken),
+      payload: { path: "gov/gz", name: "广州市人民政府", level: "city" },
+    });
+    expect(response.statusCode).toBe(201);
+  });
+});
