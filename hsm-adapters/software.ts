@@ -218,7 +218,12 @@ export class SoftwareKeyStore implements KeyStore {
         `signature algorithm ${request.algorithm} does not fit the ${key.info.algorithm} key "${request.label}"`,
       );
     const { hash, options } = signParameters(request);
-    return cryptoSign(hash, request.data, { key: key.privateKey, ...options });
+    // The callback form signs on the libuv pool, leaving the event loop to serve requests.
+    return new Promise((resolve, reject) =>
+      cryptoSign(hash, request.data, { key: key.privateKey, ...options }, (error, signature) =>
+        error ? reject(error) : resolve(signature),
+      ),
+    );
   }
 
   async probe(): Promise<void> {

@@ -83,6 +83,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       }),
       reload,
       async close() {
+        await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await keyStore.close();
         await db.close();
       },

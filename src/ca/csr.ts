@@ -181,25 +181,28 @@ function requestedNames(attributes: Element | undefined): GeneralName[] | undefi
   return names;
 }
 
+/** Verifies on the libuv pool (crypto.verify with a callback), off the event-loop thread. */
 function verifyProofOfPossession(
   check: SignatureCheck,
   key: KeyObject,
   signed: Buffer,
   signature: Buffer,
-): boolean {
+): Promise<boolean> {
   try {
     const options =
       check.pssSaltLength !== undefined
         ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: check.pssSaltLength }
         : { key, dsaEncoding: "der" as const };
-    return verify(check.hash, signed, options, signature);
+    return new Promise((resolve) =>
+      verify(check.hash, signed, options, signature, (error, valid) => resolve(!error && valid)),
+    );
   } catch {
-    return false;
+    return Promise.resolve(false);
   }
 }
 
 /** Parses and checks a CSR; every failure is a 400 problem naming what is wrong. */
-export function parseCsr(input: Uint8Array | string): ParsedCsr {
+export async function parseCsr(input: Uint8Array | string): Promise<ParsedCsr> {
   const der = csrBytes(input);
   if (der.length > MAX_CSR_BYTES)
     throw badRequest(
@@ -252,7 +255,7 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
       "csr-signature-invalid",
       `the CSR's signature algorithm (${parsed.check.family}) does not match its ${key.name} key`,
     );
-  if (!verifyProofOfPossession(parsed.check, publicKey, parsed.signed, parsed.signature))
+  if (!(await verifyProofOfPossession(parsed.check, publicKey, parsed.signed, parsed.signature)))
     throw badRequest(
       "csr-signature-invalid",
       "the CSR's signature does not verify with its public key (no proof of possession, RFC 2986 §3)",

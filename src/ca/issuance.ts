@@ -3,9 +3,11 @@
  * the RA decisions (profile, caller, subject) come first, then the CA builds, lints and
  * signs, and the certificate and its audit record commit in one transaction.
  */
+
+import { CoalescedLookup } from "../../db/coalesce.js";
 import type { Database, Queryable } from "../../db/database.js";
 import { GroupCommitter } from "../../db/group-commit.js";
-import { isKeyBlocked } from "../../db/stores/blocklist.js";
+import { blockedKeys } from "../../db/stores/blocklist.js";
 import { insertCertificates, type NewCertificate } from "../../db/stores/certificates.js";
 import { type AuditEvent, appendAudit } from "../audit/log.js";
 import type { Actor } from "../auth/principal.js";
@@ -65,9 +67,13 @@ interface PendingWrite {
 
 export class CertificateAuthority {
   private readonly committer: GroupCommitter<PendingWrite>;
+  /** Blocklist lookups of concurrent requests share one query. */
+  private readonly blocklist: CoalescedLookup<Buffer, boolean>;
+  /** Issuances under way, so that shutdown waits for them (a signed certificate must be recorded). */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly clock: Clock,
     private readonly issuers: IssuerRegistry,
     private readonly profiles: ProfileRegistry,
@@ -78,6 +84,12 @@ export class CertificateAuthority {
       maxBatch: 64,
       maxInFlight: db.engine === "postgres" ? 2 : 1,
     });
+    this.blocklist = new CoalescedLookup((hashes) => blockedKeys(db, hashes));
+  }
+
+  /** Resolves when every issuance under way has been committed or has failed. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private async write(tx: Queryable, items: readonly PendingWrite[]): Promise<void> {
@@ -92,7 +104,14 @@ export class CertificateAuthority {
     );
   }
 
-  async issue(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
+  issue(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
+    const issuance = this.issueCertificate(actor, request);
+    this.inFlight.add(issuance);
+    void issuance.finally(() => this.inFlight.delete(issuance)).catch(() => undefined);
+    return issuance;
+  }
+
+  private async issueCertificate(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
     // Step 1: the profile, and whether this caller may request it.
     const profile = this.profiles.require(request.profile);
     if (actor.principal && !profile.requesters.includes(actor.principal.role))
@@ -108,7 +127,7 @@ export class CertificateAuthority {
       );
 
     // Step 3: the CSR: structure, proof of possession, global key policy (RFC 2986).
-    const csr = parseCsr(request.csr);
+    const csr = await parseCsr(request.csr);
     if (!profile.keys.includes(csr.key.name))
       throw badRequest(
         "csr-key-not-allowed",
@@ -121,7 +140,7 @@ export class CertificateAuthority {
         `profile "${profile.name}" has no key usage for ${csr.key.kind} keys`,
       );
     const spkiHash = spkiSha256(csr.spki);
-    if (await isKeyBlocked(this.db, spkiHash))
+    if (await this.blocklist.get(spkiHash))
       throw badRequest(
         "csr-key-blocklisted",
         "this public key is on the compromised-key blocklist and cannot be certified",

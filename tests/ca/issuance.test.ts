@@ -58,3 +58,39 @@ describe.each(ENGINES)("issuance over HTTP on %s", (engine) => {
     expect(der.rawPayload[0]).toBe(0x30);
   });
 });
+
+describe.each(ENGINES)("compromised-key blocklist on %s", (engine) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await createHarness(engine);
+  });
+  afterAll(async () => harness?.close());
+
+  it("refuses to certify a blocklisted key, even among concurrent requests for other keys", async () => {
+    const { createPublicKey } = await import("node:crypto");
+    const { blockKey } = await import("../../db/stores/blocklist.js");
+    const { spkiSha256 } = await import("../../src/pki/public-key.js");
+    const { generateTestKey } = await import("../helpers/csr.js");
+    const compromised = generateTestKey("p256");
+    const spki = createPublicKey(compromised).export({ format: "der", type: "spki" });
+    await blockKey(harness.context.db, spkiSha256(spki), "keyCompromise");
+    const post = (key = generateTestKey("p256")) =>
+      harness.app.inject({
+        method: "POST",
+        url: "/api/v1/certificates",
+        headers: bearer(harness.adminToken),
+        payload: {
+          csr: buildCsrPem({ key }),
+          profile: "tls-client",
+          subject: { orgUnit: "gov", commonName: "x" },
+        },
+      });
+    const responses = await Promise.all([post(), post(compromised), post(), post()]);
+    expect(responses.map((r) => r.statusCode)).toEqual([201, 400, 201, 201]);
+    expect(responses[1]!.json()).toMatchObject({ code: "csr-key-blocklisted" });
+    const stored = await harness.context.db.query("SELECT 1 FROM certificates WHERE spki_sha256 = $1", [
+      spkiSha256(spki),
+    ]);
+    expect(stored.rows).toHaveLength(0);
+  });
+});
