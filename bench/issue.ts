@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import pg from "pg";
 import { openDatabase, type Queryable } from "../db/database.js";
+import { createSoftHsmToken } from "../hsm-adapters/softhsm.js";
 import { buildCsrPem, generateTestKey } from "../tests/helpers/csr.js";
 import { createPostgresDatabase } from "../tests/helpers/databases.js";
 import { type CpuUsage, cpuSnapshot, cpuUsage, waitForQuiet } from "./cpu.js";
@@ -29,7 +30,11 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const QUIET = 0.1;
 /** Cores used by other processes during a run beyond which the run is flagged. */
 const NOISY_CORES = 0.2;
-const TARGET = { engine: "postgres" as Engine, certsPerSecond: 1500, p99Ms: 50 };
+/** Issue #2: 1,500 certs/s at p99 < 50 ms on PostgreSQL; issue #3: 1,000 certs/s with the issuing key on SoftHSM. */
+const TARGET =
+  process.env.BENCH_KEYSTORE === "softhsm"
+    ? { engine: "postgres" as Engine, certsPerSecond: 1000, p99Ms: Number.POSITIVE_INFINITY }
+    : { engine: "postgres" as Engine, certsPerSecond: 1500, p99Ms: 50 };
 
 function envNumber(name: string, fallback: number): number {
   const text = process.env[name];
@@ -54,6 +59,15 @@ const settings = {
   }),
   /** Seconds to wait, before each engine, for other work on the machine to finish. */
   waitQuietSeconds: Number(process.env.BENCH_WAIT_QUIET ?? 120),
+  /** Where the CA keys live: the software store, or a SoftHSMv2 token made for the run (PKCS#11). */
+  keyStore: (() => {
+    const value = process.env.BENCH_KEYSTORE || "software";
+    if (value !== "software" && value !== "softhsm")
+      throw new Error(`BENCH_KEYSTORE must be software or softhsm, got "${value}"`);
+    return value;
+  })(),
+  /** Extra PKCS#11 URI attributes for the softhsm key store, e.g. "x-verify-signatures=rsa". */
+  keyStoreParameters: new URLSearchParams(process.env.BENCH_KEYSTORE_PARAMS ?? ""),
   /** Node flags for the service only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
 };
@@ -136,7 +150,11 @@ class Service {
     );
   }
 
-  static async start(dataDir: string, databaseUrl: string | undefined): Promise<Service> {
+  static async start(
+    dataDir: string,
+    databaseUrl: string | undefined,
+    keyStoreUri: string | undefined,
+  ): Promise<Service> {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -148,6 +166,7 @@ class Service {
     };
     for (const name of ["DATABASE_URL", "CA_KEYSTORE", "CA_KEK", "CA_PUBLIC_URL"]) delete env[name];
     if (databaseUrl) env.DATABASE_URL = databaseUrl;
+    if (keyStoreUri) env.CA_KEYSTORE = keyStoreUri;
     const child = spawn(process.execPath, [...settings.serverNodeArgs, join(ROOT, "bin/ca.mjs"), "serve"], {
       cwd: ROOT,
       env,
@@ -211,6 +230,7 @@ interface Durability {
 interface EngineResult {
   readonly engine: Engine;
   readonly issuingKeyAlgorithm: string;
+  readonly keyStore: string;
   readonly durability: Durability;
   readonly warmup: Omit<WrkResult, "raw">;
   readonly run: WrkResult;
@@ -360,7 +380,14 @@ async function runEngine(engine: Engine, bodies: readonly string[]): Promise<Eng
       ),
     );
     progress(`${engine}: starting the service (data in ${dataDir}${postgres ? `, ${postgres.url}` : ""})`);
-    service = await Service.start(dataDir, postgres?.url);
+    const keyStoreUri =
+      settings.keyStore === "softhsm"
+        ? (await createSoftHsmToken({ directory: join(dataDir, "softhsm"), label: "bench-ca" })).uri(
+            Object.fromEntries(settings.keyStoreParameters),
+          )
+        : undefined;
+    if (keyStoreUri) progress(`${engine}: CA keys on SoftHSMv2 (${keyStoreUri})`);
+    service = await Service.start(dataDir, postgres?.url, keyStoreUri);
     const token = (await readFile(join(dataDir, "bootstrap-admin.key"), "utf8")).trim();
     const headers = {
       authorization: `Bearer ${token}`,
@@ -467,6 +494,15 @@ async function runEngine(engine: Engine, bodies: readonly string[]): Promise<Eng
     const result: EngineResult = {
       engine,
       issuingKeyAlgorithm: issuing.keyAlgorithm,
+      keyStore: keyStoreUri
+        ? `softhsm (${
+            keyStoreUri
+              .split("?")[1]
+              ?.split("&")
+              .filter((p) => p.startsWith("x-verify"))
+              .join("&") || "x-verify-signatures=all"
+          })`
+        : "software",
       durability: settingsSeen,
       warmup,
       run,
@@ -543,6 +579,7 @@ async function main(): Promise<number> {
 
   const header = [
     "engine",
+    "key store",
     "certs/s",
     "p50 ms",
     "p99 ms",
@@ -556,6 +593,7 @@ async function main(): Promise<number> {
   const noisy = (result: EngineResult) => (result.cpu?.cores.other ?? 0) > NOISY_CORES;
   const rows = results.map((result) => [
     result.engine,
+    result.keyStore,
     `${result.run.createdPerSecond.toFixed(0)}${noisy(result) ? " *" : ""}`,
     result.run.latencyMs.p50.toFixed(2),
     result.run.latencyMs.p99.toFixed(2),

@@ -5,7 +5,9 @@
  * variable (`pin-source=env:NAME`); `pin-value` is refused so that a PIN never sits in a
  * configuration string or a command line. `pin-source` is accepted in the path part too.
  * Vendor query attributes: `x-pool-size` (sessions, default 8), `x-probe-seconds` (health probe),
- * `x-softhsm2-conf` (SoftHSMv2's configuration file, set as SOFTHSM2_CONF before C_Initialize).
+ * `x-softhsm2-conf` (SoftHSMv2's configuration file, set as SOFTHSM2_CONF before C_Initialize),
+ * `x-verify-signatures` (`all`, the default, or `rsa`: which token signatures are verified on
+ * the host before use; RSA always, since one faulty RSA-CRT signature reveals the key).
  */
 import { KeyStoreError } from "../key-store.js";
 
@@ -18,6 +20,7 @@ export interface Pkcs11Uri {
   readonly poolSize: number;
   readonly probeSeconds: number;
   readonly softHsmConfig?: string | undefined;
+  readonly verifySignatures: "all" | "rsa";
 }
 
 const invalid = (detail: string) => new KeyStoreError("bad-configuration", `PKCS#11 URI: ${detail}`);
@@ -89,5 +92,11 @@ export function parsePkcs11Uri(rest: string): Pkcs11Uri {
     poolSize: integerAttribute(query.get("x-pool-size"), "x-pool-size", 8, 1, 256),
     probeSeconds: integerAttribute(query.get("x-probe-seconds"), "x-probe-seconds", 10, 1, 3600),
     softHsmConfig: query.get("x-softhsm2-conf"),
+    verifySignatures: verifyPolicy(query.get("x-verify-signatures")),
   };
+}
+
+function verifyPolicy(value: string | undefined): "all" | "rsa" {
+  if (value === undefined || value === "all" || value === "rsa") return value ?? "all";
+  throw invalid(`x-verify-signatures must be "all" or "rsa", got "${value}"`);
 }

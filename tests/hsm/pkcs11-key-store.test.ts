@@ -138,3 +138,12 @@ describe("session pool accounting", () => {
     expect(await pool.drained(10)).toBe(true);
   });
 });
+
+describe("verify-after-sign policy", () => {
+  it("defaults to verifying every signature and accepts only all or rsa", () => {
+    const base = "token=a?module-path=/m.so&pin-source=env:P";
+    expect(parsePkcs11Uri(base).verifySignatures).toBe("all");
+    expect(parsePkcs11Uri(`${base}&x-verify-signatures=rsa`).verifySignatures).toBe("rsa");
+    expect(() => parsePkcs11Uri(`${base}&x-verify-signatures=none`)).toThrow(/must be "all" or "rsa"/);
+  });
+});
