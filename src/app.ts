@@ -31,6 +31,7 @@ import {
   unauthenticated,
 } from "./errors.js";
 import { identityRoutes } from "./identity/routes.js";
+import { revocationRoutes } from "./revocation/routes.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -242,6 +243,7 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
   await app.register(identityRoutes(context));
   await app.register(auditRoutes(context));
   await app.register(caOperationRoutes(context));
+  await app.register(revocationRoutes(context));
   return app;
 }
 

@@ -16,6 +16,7 @@ import type { Config } from "./config.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { OrgUnitDirectory } from "./identity/org-units.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
+import { Revocations } from "./revocation/revocations.js";
 
 export interface ServiceContext {
   readonly config: Config;
@@ -29,6 +30,7 @@ export interface ServiceContext {
   readonly authenticator: ApiKeyAuthenticator;
   readonly ca: CertificateAuthority;
   readonly dualControl: DualControl;
+  readonly revocations: Revocations;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -81,6 +83,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         country: config.caCountry,
         organization: config.caOrganization,
       }),
+      revocations: new Revocations(db, clock),
       reload,
       async close() {
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first

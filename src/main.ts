@@ -7,6 +7,7 @@ import { type Command, commandHelp, parse, print, printError, UsageError } from 
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
 import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
+import { holdCommand, releaseCommand, revokeCommand } from "./cli/revoke.js";
 import { ConfigError } from "./config.js";
 import { ServiceError } from "./errors.js";
 
@@ -16,6 +17,9 @@ const COMMANDS: readonly Command[] = [
   issueCommand,
   certShowCommand,
   certListCommand,
+  revokeCommand,
+  holdCommand,
+  releaseCommand,
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,

@@ -9,6 +9,7 @@ const ALL: readonly Role[] = ["security-admin", "ra-operator", "auditor", "subsc
 export const PERMISSIONS = {
   "certificate:issue": ["security-admin", "ra-operator", "subscriber"],
   "certificate:read": ALL,
+  "certificate:revoke": ["security-admin", "ra-operator", "subscriber"],
   "profile:read": ALL,
   "issuer:read": ALL,
   "org-unit:read": ["security-admin", "ra-operator", "auditor"],

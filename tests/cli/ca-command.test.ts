@@ -42,6 +42,9 @@ describe("ca command", () => {
       "issue",
       "cert show",
       "cert list",
+      "revoke",
+      "hold",
+      "release",
       "apikey create",
       "audit verify",
     ])
@@ -132,6 +135,20 @@ describe("ca command", () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('"profile": "tls-server"');
     expect((await ca("cert", "show", "abcdef")).code).toBe(1);
+
+    const held = await ca("hold", serial);
+    expect(held.stdout).toContain("is now on-hold");
+    expect((await ca("release", serial)).stdout).toContain("is now good");
+    const badReason = await ca("revoke", serial, "--reason", "bored");
+    expect(badReason.code).toBe(2);
+    expect(badReason.stderr).toContain("--reason must be one of unspecified, keyCompromise");
+    const revoked = await ca("revoke", serial, "--reason", "superseded");
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain(`revoked issuing-1/${serial} (superseded)`);
+    const twice = await ca("revoke", serial, "--reason", "superseded");
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain("certificate-revoked");
+    expect((await ca("cert", "list", "--status", "revoked")).stdout).toContain(serial);
 
     const refused = await ca(
       "issue",
