@@ -71,6 +71,15 @@ export class CertificateAuthority {
   private readonly blocklist: CoalescedLookup<Buffer, boolean>;
   /** Issuances under way, so that shutdown waits for them (a signed certificate must be recorded). */
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly issuedListeners: ((issued: IssuedCertificate) => Promise<void> | void)[] = [];
+
+  /**
+   * Called after each issuance has committed (e.g. to pre-sign its OCSP response). A failing
+   * listener does not fail the issuance; the listener's own periodic job must catch up.
+   */
+  onIssued(listener: (issued: IssuedCertificate) => Promise<void> | void): void {
+    this.issuedListeners.push(listener);
+  }
 
   constructor(
     db: Database,
@@ -235,6 +244,14 @@ export class CertificateAuthority {
         },
       },
     });
-    return { record, issuer };
+    const issued = { record, issuer };
+    for (const listener of this.issuedListeners) {
+      try {
+        await listener(issued);
+      } catch (error) {
+        process.emitWarning(`issuance listener failed for ${issuer.row.id}/${record.serial}: ${(error as Error).message}`);
+      }
+    }
+    return issued;
   }
 }
