@@ -31,6 +31,7 @@ import {
   unauthenticated,
 } from "./errors.js";
 import { identityRoutes } from "./identity/routes.js";
+import { crlRoutes } from "./revocation/crl/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
 
 declare module "fastify" {
@@ -244,6 +245,7 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
   await app.register(auditRoutes(context));
   await app.register(caOperationRoutes(context));
   await app.register(revocationRoutes(context));
+  await app.register(crlRoutes(context));
   return app;
 }
 

@@ -22,6 +22,12 @@ export interface Config {
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
   readonly apiKeyCacheSeconds: number;
+  readonly crl: {
+    readonly fullIntervalHours: number;
+    readonly validityHours: number;
+    readonly deltaValidityMinutes: number;
+    readonly publishDelaySeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -84,6 +90,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     bodyLimitBytes: integer(env, "CA_BODY_LIMIT", 256 * 1024, 1024, 64 * 1024 * 1024),
     apiKeyCacheSeconds: integer(env, "CA_API_KEY_CACHE_SECONDS", 5, 0, 300),
+    crl: {
+      fullIntervalHours: integer(env, "CA_CRL_FULL_INTERVAL_HOURS", 6, 1, 168),
+      validityHours: integer(env, "CA_CRL_VALIDITY_HOURS", 24, 1, 720),
+      deltaValidityMinutes: integer(env, "CA_CRL_DELTA_VALIDITY_MINUTES", 60, 5, 1440),
+      publishDelaySeconds: integer(env, "CA_CRL_PUBLISH_DELAY_SECONDS", 10, 1, 60),
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import type { Config } from "./config.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { OrgUnitDirectory } from "./identity/org-units.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
+import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { Revocations } from "./revocation/revocations.js";
 
 export interface ServiceContext {
@@ -31,6 +32,7 @@ export interface ServiceContext {
   readonly ca: CertificateAuthority;
   readonly dualControl: DualControl;
   readonly revocations: Revocations;
+  readonly crls: CrlPublisher;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -67,6 +69,13 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       await Promise.all([issuers.reload(), profiles.reload(), orgUnits.reload()]);
     };
     await reload();
+    const crls = new CrlPublisher(db, clock, issuers, {
+      publicBaseUrl: config.publicBaseUrl,
+      fullIntervalMs: config.crl.fullIntervalHours * 3600_000,
+      validityMs: config.crl.validityHours * 3600_000,
+      deltaValidityMs: config.crl.deltaValidityMinutes * 60_000,
+      publishDelayMs: config.crl.publishDelaySeconds * 1000,
+    });
     return {
       config,
       db,
@@ -84,8 +93,10 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         organization: config.caOrganization,
       }),
       revocations: new Revocations(db, clock),
+      crls,
       reload,
       async close() {
+        await crls.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await keyStore.close();
         await db.close();

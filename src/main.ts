@@ -4,6 +4,7 @@ import { KeyStoreError } from "../hsm-adapters/key-store.js";
 import { auditVerifyCommand } from "./cli/audit.js";
 import { certListCommand, certShowCommand } from "./cli/cert.js";
 import { type Command, commandHelp, parse, print, printError, UsageError } from "./cli/command.js";
+import { crlGenerateCommand } from "./cli/crl.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
 import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   revokeCommand,
   holdCommand,
   releaseCommand,
+  crlGenerateCommand,
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,

@@ -6,6 +6,7 @@ import type { ServiceContext } from "./context.js";
 export async function startServer(context: ServiceContext): Promise<FastifyInstance> {
   const app = await buildApp(context);
   await app.listen({ host: context.config.host, port: context.config.port });
+  context.crls.start();
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

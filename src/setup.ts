@@ -16,6 +16,8 @@ export const ROOT_ORG_UNIT = "gov";
 export interface SetupReport {
   readonly profilesAdded: readonly string[];
   readonly issuersCreated: readonly string[];
+  /** CRLs published because they were due (all of them on a new CA). */
+  readonly crlsPublished: readonly string[];
   /** Where the bootstrap admin key was written, when this run created it. */
   readonly bootstrapKeyFile?: string;
 }
@@ -72,6 +74,7 @@ export async function initialize(
     issuersCreated.push("issuing-1");
   }
   await context.reload();
+  const crls = await context.crls.publishDue(); // every issuer has a CRL from the start
 
   let bootstrapKeyFile: string | undefined;
   if ((await listPrincipals(context.db)).length === 0) {
@@ -85,5 +88,10 @@ export async function initialize(
     await handle.writeFile(`${created.apiKey.token}\n`);
     await handle.close();
   }
-  return { profilesAdded, issuersCreated, ...(bootstrapKeyFile ? { bootstrapKeyFile } : {}) };
+  return {
+    profilesAdded,
+    issuersCreated,
+    crlsPublished: crls.map((crl) => `${crl.issuerId} ${crl.kind} CRL #${crl.number}`),
+    ...(bootstrapKeyFile ? { bootstrapKeyFile } : {}),
+  };
 }

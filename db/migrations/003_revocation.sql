@@ -7,6 +7,14 @@ ALTER TABLE certificates ADD COLUMN released_at timestamptz;
 CREATE INDEX certificates_not_good ON certificates (issuer_id, serial) WHERE status <> 'good';
 CREATE INDEX certificates_status_changed ON certificates (issuer_id, status_changed_at) WHERE status_changed_at IS NOT NULL;
 
+-- A counter of status changes per issuer, incremented in each change's own transaction. A CRL
+-- records the count it saw when its generation began; a higher count means a delta is due.
+-- (Comparing timestamps instead would miss a change that commits just after a CRL was read.)
+CREATE TABLE revocation_changes (
+  issuer_id text PRIMARY KEY REFERENCES issuers (id),
+  count     bigint NOT NULL DEFAULT 0
+);
+
 -- CRL numbers: one monotonic sequence per issuer shared by complete and delta CRLs
 -- (RFC 5280 §5.2.3), taken from the database so that every node agrees.
 CREATE TABLE crl_numbers (
@@ -23,6 +31,7 @@ CREATE TABLE crls (
   this_update timestamptz NOT NULL,
   next_update timestamptz NOT NULL,
   entries     integer NOT NULL,
+  changes     bigint NOT NULL,
   der         bytea NOT NULL,
   PRIMARY KEY (issuer_id, number),
   CHECK ((kind = 'delta') = (base_number IS NOT NULL))

@@ -39,3 +39,20 @@ export async function setStatus(
     [issuerId, serial, change.status, change.at, change.reason, change.invalidityDate],
   );
 }
+
+/** Counts a status change of one of the issuer's certificates (in the change's transaction). */
+export async function countChange(tx: Queryable, issuerId: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO revocation_changes (issuer_id, count) VALUES ($1, 1)
+     ON CONFLICT (issuer_id) DO UPDATE SET count = revocation_changes.count + 1`,
+    [issuerId],
+  );
+}
+
+export async function changeCount(db: Queryable, issuerId: string): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(
+    "SELECT count FROM revocation_changes WHERE issuer_id = $1",
+    [issuerId],
+  );
+  return rows[0]?.count ?? 0;
+}

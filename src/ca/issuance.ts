@@ -21,6 +21,7 @@ import {
   basicConstraints,
   crlDistributionPoints,
   extendedKeyUsage,
+  freshestCrl,
   keyIdentifier,
   keyUsage,
   ocspNoCheck,
@@ -185,7 +186,9 @@ export class CertificateAuthority {
         caIssuers: urls.certificate,
         ...(profile.ocspNoCheck ? {} : { ocsp: urls.ocsp }),
       }),
-      ...(profile.ocspNoCheck ? [ocspNoCheck()] : [crlDistributionPoints([urls.crl])]),
+      ...(profile.ocspNoCheck
+        ? [ocspNoCheck()]
+        : [crlDistributionPoints([urls.crl]), freshestCrl([urls.deltaCrl])]),
     ];
 
     // Step 7: lint what we are about to sign.
@@ -249,7 +252,9 @@ export class CertificateAuthority {
       try {
         await listener(issued);
       } catch (error) {
-        process.emitWarning(`issuance listener failed for ${issuer.row.id}/${record.serial}: ${(error as Error).message}`);
+        process.emitWarning(
+          `issuance listener failed for ${issuer.row.id}/${record.serial}: ${(error as Error).message}`,
+        );
       }
     }
     return issued;

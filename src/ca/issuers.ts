@@ -25,6 +25,7 @@ export function issuerUrls(publicBaseUrl: string, issuerId: string) {
     chain: `${publicBaseUrl}/ca/${issuerId}.pem`,
     ocsp: `${publicBaseUrl}/ocsp/${issuerId}`,
     crl: `${publicBaseUrl}/crl/${issuerId}.crl`,
+    deltaCrl: `${publicBaseUrl}/crl/${issuerId}-delta.crl`,
   };
 }
 

@@ -12,7 +12,7 @@ import type { Database } from "../../db/database.js";
 import { blockKey } from "../../db/stores/blocklist.js";
 import type { CertificateRow, CertificateStatus } from "../../db/stores/certificates.js";
 import { findBySerial } from "../../db/stores/certificates.js";
-import { lockCertificate, setStatus } from "../../db/stores/revocations.js";
+import { countChange, lockCertificate, setStatus } from "../../db/stores/revocations.js";
 import { appendAudit } from "../audit/log.js";
 import { canSeeCertificate } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
@@ -112,6 +112,7 @@ export class Revocations {
       const invalidityDate =
         operation.kind === "revoke" && operation.invalidityDate ? truncate(operation.invalidityDate) : null;
       await setStatus(tx, row.issuer_id, row.serial, { status: next, at, reason, invalidityDate });
+      await countChange(tx, row.issuer_id);
       if (operation.kind === "revoke" && operation.reason === "keyCompromise")
         await blockKey(tx, row.spki_sha256, `keyCompromise of ${row.issuer_id}/${row.serial}`);
       await appendAudit(tx, this.clock, [

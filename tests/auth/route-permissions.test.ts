@@ -60,6 +60,7 @@ describe("route permissions (RBAC)", () => {
       .map((route) => `${route.method} ${route.url}`);
     expect(publicRoutes.sort()).toEqual([
       "GET /ca/:file",
+      "GET /crl/:file",
       "GET /healthz",
       "GET /openapi.json",
       "GET /readyz",

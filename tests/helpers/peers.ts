@@ -388,6 +388,8 @@ export interface InspectedCertificate {
       crlIssuer: readonly InspectedGeneralName[] | null;
     }[];
   };
+  /** RFC 5280 §4.2.1.15: where delta CRLs are found (same syntax as the distribution points). */
+  readonly freshestCrl?: NonNullable<InspectedCertificate["crlDistributionPoints"]>;
   readonly ocspNoCheck?: { critical: boolean };
   /** Extensions cryptography does not decode: OID and value (hex). */
   readonly unrecognized: readonly { oid: string; critical: boolean; value: string }[];
@@ -498,7 +500,7 @@ for extension in certificate.extensions:
             else:
                 aia["other"].append({"method": description.access_method.dotted_string, "location": location})
         out["authorityInfoAccess"] = aia
-    elif isinstance(value, x509.CRLDistributionPoints):
+    elif isinstance(value, (x509.CRLDistributionPoints, x509.FreshestCRL)):
         points = []
         urls = []
         for point in value:
@@ -510,7 +512,8 @@ for extension in certificate.extensions:
                 "reasons": sorted(r.value for r in point.reasons) if point.reasons is not None else None,
                 "crlIssuer": names(point.crl_issuer),
             })
-        out["crlDistributionPoints"] = {"critical": critical, "urls": urls, "points": points}
+        key = "freshestCrl" if isinstance(value, x509.FreshestCRL) else "crlDistributionPoints"
+        out[key] = {"critical": critical, "urls": urls, "points": points}
     elif isinstance(value, x509.OCSPNoCheck):
         out["ocspNoCheck"] = {"critical": critical}
     else:

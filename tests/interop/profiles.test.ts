@@ -555,7 +555,7 @@ describe("issued certificates judged by OpenSSL, GnuTLS and pyca/cryptography (P
         OIDS.authorityKeyIdentifier,
         ...(item.expectedSans.length ? [OIDS.subjectAltName] : []),
         OIDS.authorityInfoAccess,
-        profile.ocspNoCheck ? OIDS.ocspNoCheck : OIDS.crlDistributionPoints,
+        ...(profile.ocspNoCheck ? [OIDS.ocspNoCheck] : [OIDS.crlDistributionPoints, OIDS.freshestCrl]),
       ];
       expect(leaf.extensions.map((e) => e.oid).sort()).toEqual([...expectedOids].sort());
       expect(leaf.unrecognized).toEqual([]);
@@ -599,6 +599,7 @@ describe("issued certificates judged by OpenSSL, GnuTLS and pyca/cryptography (P
           other: [],
         });
         expect(leaf.crlDistributionPoints).toBeUndefined();
+        expect(leaf.freshestCrl).toBeUndefined();
       } else {
         expect(leaf.ocspNoCheck).toBeUndefined();
         expect(leaf.authorityInfoAccess).toEqual({
@@ -613,6 +614,19 @@ describe("issued certificates judged by OpenSSL, GnuTLS and pyca/cryptography (P
           points: [
             {
               fullName: [{ type: "uri", value: `${PUBLIC_URL}/crl/issuing-1.crl` }],
+              relativeName: null,
+              reasons: null,
+              crlIssuer: null,
+            },
+          ],
+        });
+        // RFC 5280 §4.2.1.15: where the delta CRLs are.
+        expect(leaf.freshestCrl).toEqual({
+          critical: false,
+          urls: [`${PUBLIC_URL}/crl/issuing-1-delta.crl`],
+          points: [
+            {
+              fullName: [{ type: "uri", value: `${PUBLIC_URL}/crl/issuing-1-delta.crl` }],
               relativeName: null,
               reasons: null,
               crlIssuer: null,

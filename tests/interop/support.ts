@@ -15,6 +15,7 @@ export const OIDS = {
   authorityKeyIdentifier: "2.5.29.35",
   subjectAltName: "2.5.29.17",
   crlDistributionPoints: "2.5.29.31",
+  freshestCrl: "2.5.29.46",
   authorityInfoAccess: "1.3.6.1.5.5.7.1.1",
   ocspNoCheck: "1.3.6.1.5.5.7.48.1.5",
   serverAuth: "1.3.6.1.5.5.7.3.1",
