@@ -5,7 +5,7 @@
  */
 import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 
 export interface QueryResult<Row> {
@@ -19,6 +19,8 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly engine: "postgres" | "pglite";
+  /** Statements that can run at once (pool size; 1 for PGlite, whose one connection a transaction holds). */
+  readonly parallelism: number;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -33,7 +35,10 @@ const BYTEA = 17;
 
 class PostgresDatabase implements Database {
   readonly engine = "postgres";
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly parallelism: number,
+  ) {}
 
   async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     const result = await this.pool.query(sql, params as unknown[]);
@@ -71,6 +76,7 @@ class PostgresDatabase implements Database {
 
 class PgliteDatabase implements Database {
   readonly engine = "pglite";
+  readonly parallelism = 1;
   constructor(
     private readonly db: PGlite,
     private readonly releaseLock: () => Promise<void>,
@@ -154,14 +160,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     });
     pool.on("error", () => undefined); // an idle client's error is reported on its next use
     await pool.query("SELECT 1");
-    return new PostgresDatabase(pool);
+    return new PostgresDatabase(pool, options.poolSize ?? 16);
   }
   const parsers = { [BYTEA]: (text: string) => Buffer.from(text.slice(2), "hex") };
-  if (!options.directory) return new PgliteDatabase(await PGlite.create({ parsers }), async () => undefined);
+  // Loaded only when used: a PostgreSQL node does not carry the embedded engine in memory.
+  const { PGlite: Engine } = await import("@electric-sql/pglite");
+  if (!options.directory) return new PgliteDatabase(await Engine.create({ parsers }), async () => undefined);
   await mkdir(options.directory, { recursive: true, mode: 0o700 });
   const release = await lockDirectory(options.directory);
   try {
-    return new PgliteDatabase(await PGlite.create(join(options.directory, "pglite"), { parsers }), release);
+    return new PgliteDatabase(await Engine.create(join(options.directory, "pglite"), { parsers }), release);
   } catch (error) {
     await release();
     throw error;

@@ -161,7 +161,7 @@ describe("ca command", () => {
     );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("org-unit-unknown");
-  });
+  }, 180_000); // about twenty processes; slow when other suites share the two cores
 
   it("verifies the audit chain, and exits 3 with the record number when it is tampered with", async () => {
     const intact = await ca("audit", "verify");

@@ -65,9 +65,14 @@ const REASON_EXTENSIONS = new Map<number, Buffer>(
 );
 
 export class CrlWriter {
-  private buffer = Buffer.allocUnsafe(PREFIX + 64 * 1024);
+  private buffer: Buffer;
   private end = PREFIX;
   private count = 0;
+
+  /** `expectedBytes`: the entries' size if known, so the buffer need not grow (and copy) as it fills. */
+  constructor(expectedBytes = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(PREFIX + expectedBytes + 1024);
+  }
 
   get entries(): number {
     return this.count;
@@ -106,6 +111,12 @@ export class CrlWriter {
       if (invalidity) this.write(invalidity);
     }
     this.count += 1;
+  }
+
+  /** Appends `count` entries already DER-encoded (by the database, see db/stores/crls.ts). */
+  addEncoded(der: Uint8Array, count: number): void {
+    this.write(der);
+    this.count += count;
   }
 
   /** Places `parts` immediately before `start`; returns the new start. */

@@ -42,7 +42,7 @@ export function crlRoutes(context: ServiceContext) {
         const ifNoneMatch = request.headers["if-none-match"];
         const ifModifiedSince = request.headers["if-modified-since"];
         if (
-          (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")) ||
+          ifNoneMatch?.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*") ||
           (!ifNoneMatch && ifModifiedSince && new Date(ifModifiedSince).getTime() >= crl.thisUpdate.getTime())
         )
           return reply.code(304).send();
