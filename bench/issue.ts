@@ -1,31 +1,18 @@
-/**
- * `npm run bench:issue`: certificate issuance over HTTP at concurrency 32 with a P-256
- * issuing key, on PostgreSQL and on PGlite, next to the raw single-core P-256 signing rate
- * measured in the same run. See bench/README.md for what is measured and how to read it.
- *
- * For each engine: start `ca serve` as a child process on a fresh database, issue one
- * request to check the setup, warm up with wrk, run wrk for BENCH_SECONDS, stop the
- * service, then count the rows it stored and compare them with the 201s wrk counted.
- */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { cpus, release, tmpdir, totalmem } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { openDatabase, type Queryable } from "../db/database.js";
 import { createSoftHsmToken } from "../hsm-adapters/softhsm.js";
 import { buildCsrPem, generateTestKey } from "../tests/helpers/csr.js";
 import { createPostgresDatabase } from "../tests/helpers/databases.js";
 import { type CpuUsage, cpuSnapshot, cpuUsage, waitForQuiet } from "./cpu.js";
-import { runWrk, type WrkResult, wrkScript } from "./wrk.js";
+import { environment, envNumber, progress, ROOT, Service, sleep, table } from "./service.js";
+import { runWrk, type WrkResult, wrkRequestsFile, wrkScript } from "./wrk.js";
 
 type Engine = "postgres" | "pglite";
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Busy share of the machine under which it counts as quiet enough to measure. */
 const QUIET = 0.1;
 /** Cores used by other processes during a run beyond which the run is flagged. */
@@ -35,15 +22,6 @@ const TARGET =
   process.env.BENCH_KEYSTORE === "softhsm"
     ? { engine: "postgres" as Engine, certsPerSecond: 1000, p99Ms: Number.POSITIVE_INFINITY }
     : { engine: "postgres" as Engine, certsPerSecond: 1500, p99Ms: 50 };
-
-function envNumber(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (!text) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`${name} must be a positive number, got "${text}"`);
-  return value;
-}
 
 const settings = {
   seconds: envNumber("BENCH_SECONDS", 15),
@@ -71,9 +49,6 @@ const settings = {
   /** Node flags for the service only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
 };
-
-const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------
 // The reference: raw P-256 signing (and, for context, verification) on one core.
@@ -108,110 +83,6 @@ function rawP256(seconds: number): { sign: RawRate; verify: RawRate } {
   const signature = sign("sha256", data, privateKey);
   const verifyRate = rate(Math.max(0.5, seconds / 2), () => verify("sha256", data, publicKey, signature));
   return { sign: signRate, verify: verifyRate };
-}
-
-// ---------------------------------------------------------------------------------------
-// The service under test, as a child process.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-class Service {
-  private output = "";
-  private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly closed: Promise<void>;
-  /** Lines the service logged at warn or above while it ran (LOG_LEVEL=warn). */
-  warnings = 0;
-
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly baseUrl: string,
-  ) {
-    const collect = (chunk: string) => {
-      this.output = (this.output + chunk).slice(-64 * 1024);
-      this.warnings += chunk.split("\n").filter((line) => /"level":\s*(40|50|60)/.test(line)).length;
-    };
-    child.stdout!.setEncoding("utf8").on("data", collect);
-    child.stderr!.setEncoding("utf8").on("data", collect);
-    this.closed = new Promise((resolve) =>
-      child.on("close", (code, signal) => {
-        this.exited = { code, signal };
-        resolve();
-      }),
-    );
-  }
-
-  static async start(
-    dataDir: string,
-    databaseUrl: string | undefined,
-    keyStoreUri: string | undefined,
-  ): Promise<Service> {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      CA_DATA_DIR: dataDir,
-      LOG_LEVEL: "warn",
-      CA_KEY_ALGORITHM: "ecdsa-p256",
-    };
-    for (const name of ["DATABASE_URL", "CA_KEYSTORE", "CA_KEK", "CA_PUBLIC_URL"]) delete env[name];
-    if (databaseUrl) env.DATABASE_URL = databaseUrl;
-    if (keyStoreUri) env.CA_KEYSTORE = keyStoreUri;
-    const child = spawn(process.execPath, [...settings.serverNodeArgs, join(ROOT, "bin/ca.mjs"), "serve"], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const service = new Service(child, `http://127.0.0.1:${port}`);
-    await service.waitReady(120_000);
-    return service;
-  }
-
-  private async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.exited)
-        throw new Error(
-          `the service exited (${JSON.stringify(this.exited)}) before it was ready:\n${this.output}`,
-        );
-      const ready = await fetch(`${this.baseUrl}/readyz`).then(
-        (response) => response.status === 200,
-        () => false,
-      );
-      if (ready) return;
-      await sleep(200);
-    }
-    throw new Error(`the service was not ready within ${timeoutMs / 1000} s:\n${this.output}`);
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get log(): string {
-    return this.output;
-  }
-
-  /** SIGTERM (graceful: finishes requests in flight, closes the database), then SIGKILL. */
-  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (!this.exited) {
-      this.child.kill("SIGTERM");
-      const timer = setTimeout(() => this.child.kill("SIGKILL"), 30_000);
-      await this.closed;
-      clearTimeout(timer);
-    }
-    return this.exited!;
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -387,7 +258,12 @@ async function runEngine(engine: Engine, bodies: readonly string[]): Promise<Eng
           )
         : undefined;
     if (keyStoreUri) progress(`${engine}: CA keys on SoftHSMv2 (${keyStoreUri})`);
-    service = await Service.start(dataDir, postgres?.url, keyStoreUri);
+    service = await Service.start({
+      dataDir,
+      databaseUrl: postgres?.url,
+      keyStoreUri,
+      nodeArgs: settings.serverNodeArgs,
+    });
     const token = (await readFile(join(dataDir, "bootstrap-admin.key"), "utf8")).trim();
     const headers = {
       authorization: `Bearer ${token}`,
@@ -425,16 +301,24 @@ async function runEngine(engine: Engine, bodies: readonly string[]): Promise<Eng
     const measure = async (label: string, seconds: number) => {
       const scriptPath = join(dataDir, `${label}.lua`);
       const prefix = join(dataDir, `${label}-locations-`);
-      await writeFile(scriptPath, wrkScript("/api/v1/certificates", headers, bodies, prefix));
+      const requestsPath = join(dataDir, "requests.txt");
+      await writeFile(
+        requestsPath,
+        wrkRequestsFile(bodies.map((body) => ({ method: "POST", path: "/api/v1/certificates", body }))),
+      );
+      await writeFile(
+        scriptPath,
+        wrkScript({ requestsPath, headers, expectedStatus: 201, locationsPrefix: prefix }),
+      );
       const before = await cpuSnapshot();
       const result = await runWrk({ ...wrk, scriptPath, seconds });
       const cpu = cpuUsage(before, await cpuSnapshot(), service!.pid, cpus().length);
       // wrk closes its connections when its time is up; let the service finish what was in flight.
       await sleep(Math.min(10_000, result.latencyMs.max + 1000));
       const serials = await readLocations(dataDir, `${label}-locations-`);
-      if (serials.length !== result.created)
+      if (serials.length !== result.expected)
         throw new Error(
-          `wrk counted ${result.created} 201s in the ${label} but logged ${serials.length} Locations`,
+          `wrk counted ${result.expected} 201s in the ${label} but logged ${serials.length} Locations`,
         );
       return { result, serials, cpu };
     };
@@ -442,14 +326,14 @@ async function runEngine(engine: Engine, bodies: readonly string[]): Promise<Eng
     const warmupRun = await measure("warmup", settings.warmupSeconds);
     const { raw: _warmupRaw, ...warmup } = warmupRun.result;
     progress(
-      `${engine}: warm-up ${warmup.createdPerSecond.toFixed(0)} certs/s; measuring for ${settings.seconds} s ` +
+      `${engine}: warm-up ${warmup.expectedPerSecond.toFixed(0)} certs/s; measuring for ${settings.seconds} s ` +
         `(wrk -t${wrk.threads} -c${wrk.connections})`,
     );
     const measured = await measure("run", settings.seconds);
     const run = measured.result;
     const cpu = measured.cpu;
     progress(
-      `${engine}: ${run.createdPerSecond.toFixed(0)} certs/s, p50 ${run.latencyMs.p50.toFixed(2)} ms, ` +
+      `${engine}: ${run.expectedPerSecond.toFixed(0)} certs/s, p50 ${run.latencyMs.p50.toFixed(2)} ms, ` +
         `p99 ${run.latencyMs.p99.toFixed(2)} ms, ${run.errors} errors; stopping the service`,
     );
     const acknowledged = [sanitySerial, ...warmupRun.serials, ...measured.serials];
@@ -460,9 +344,9 @@ async function runEngine(engine: Engine, bodies: readonly string[]): Promise<Eng
     const serviceExit = await service.stop();
     const created = {
       sanity: 1,
-      warmup: warmup.created,
-      measured: run.created,
-      total: 1 + warmup.created + run.created,
+      warmup: warmup.expected,
+      measured: run.expected,
+      total: 1 + warmup.expected + run.expected,
     };
 
     progress(`${engine}: counting stored rows`);
@@ -533,33 +417,6 @@ async function runEngine(engine: Engine, bodies: readonly string[]): Promise<Eng
 // ---------------------------------------------------------------------------------------
 // Report.
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const line = (row: string[]) =>
-    `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
-  return [
-    line(rows[0]!),
-    `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`,
-    ...rows.slice(1).map(line),
-  ].join("\n");
-}
-
-async function environment() {
-  const wrkVersion = await promisify(execFile)("wrk", ["--version"]).then(
-    ({ stdout }) => stdout,
-    (error: { stdout?: string }) => error.stdout ?? "",
-  );
-  return {
-    node: process.version,
-    openssl: process.versions.openssl,
-    os: `${process.platform} ${release()}`,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? "unknown",
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    wrk: wrkVersion.split("\n")[0]!.trim(),
-  };
-}
-
 async function main(): Promise<number> {
   const startedAt = new Date();
   const env = await environment();
@@ -594,14 +451,14 @@ async function main(): Promise<number> {
   const rows = results.map((result) => [
     result.engine,
     result.keyStore,
-    `${result.run.createdPerSecond.toFixed(0)}${noisy(result) ? " *" : ""}`,
+    `${result.run.expectedPerSecond.toFixed(0)}${noisy(result) ? " *" : ""}`,
     result.run.latencyMs.p50.toFixed(2),
     result.run.latencyMs.p99.toFixed(2),
     result.run.errors + result.warmup.errors ? `${result.run.errors + result.warmup.errors} (!)` : "0",
     `${result.acknowledgedStored}/${result.created.total}${result.rowsMatch ? "" : " MISMATCH (!)"}`,
     String(result.rowsStored),
     raw.sign.perSecond.toFixed(0),
-    `${((result.run.createdPerSecond / raw.sign.perSecond) * 100).toFixed(1)}%`,
+    `${((result.run.expectedPerSecond / raw.sign.perSecond) * 100).toFixed(1)}%`,
     result.durability.summary,
   ]);
 
@@ -667,7 +524,7 @@ async function main(): Promise<number> {
           `PostgreSQL ${result.cpu.cores.postgres.toFixed(2)}, wrk ${result.cpu.cores.wrk.toFixed(2)}, ` +
           `other ${result.cpu.cores.other.toFixed(2)}; machine ${(result.cpu.machineBusy * 100).toFixed(0)}% busy ` +
           `(${(result.cpu.machineSteal * 100).toFixed(1)}% stolen by the hypervisor); ` +
-          `service ${((result.cpu.cores.service / result.run.createdPerSecond) * 1e6).toFixed(0)} µs CPU per certificate\n`,
+          `service ${((result.cpu.cores.service / result.run.expectedPerSecond) * 1e6).toFixed(0)} µs CPU per certificate\n`,
       );
   out.write(
     `raw P-256 on one core: ${raw.sign.perSecond.toFixed(0)} sign/s, ${raw.verify.perSecond.toFixed(0)} verify/s ` +
@@ -677,7 +534,7 @@ async function main(): Promise<number> {
   const target = results.find((result) => result.engine === TARGET.engine);
   if (target) {
     const met =
-      target.run.createdPerSecond >= TARGET.certsPerSecond &&
+      target.run.expectedPerSecond >= TARGET.certsPerSecond &&
       target.run.latencyMs.p99 < TARGET.p99Ms &&
       target.run.errors === 0 &&
       target.rowsMatch;

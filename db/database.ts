@@ -23,6 +23,26 @@ export interface Database extends Queryable {
   readonly parallelism: number;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only (an optional capability: PGlite is one process, so one node): a dedicated
+   * connection that receives NOTIFY on `channels`, for caches that several nodes keep.
+   */
+  listen?(options: ListenOptions): Promise<NotificationListener>;
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  readonly channels: readonly string[];
+  /** pg_stat_activity.application_name of the connection, so that other nodes can see who listens. */
+  readonly applicationName: string;
+  onNotification(channel: string, payload: string): void;
+  /** The connection failed or ended: no more notifications will arrive. Called at most once. */
+  onError(error: Error): void;
+}
+
+export interface NotificationListener {
+  /** A round trip on the listening connection; rejects (and ends it) when it takes longer than `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,6 +59,57 @@ class PostgresDatabase implements Database {
     private readonly pool: pg.Pool,
     readonly parallelism: number,
   ) {}
+
+  async listen(options: ListenOptions): Promise<NotificationListener> {
+    for (const channel of options.channels)
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name "${channel}"`);
+    const client = new pg.Client({
+      connectionString: this.pool.options.connectionString,
+      application_name: options.applicationName,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    let done = false;
+    const fail = (error: Error) => {
+      if (done) return;
+      done = true;
+      void client.end().catch(() => undefined);
+      options.onError(error);
+    };
+    client.on("notification", (message) => options.onNotification(message.channel, message.payload ?? ""));
+    client.on("error", fail);
+    client.on("end", () => fail(new Error("the notification connection ended")));
+    try {
+      await client.connect();
+      for (const channel of options.channels) await client.query(`LISTEN ${channel}`);
+    } catch (error) {
+      done = true;
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return {
+      async ping(timeoutMs) {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            client.query("SELECT 1"),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+            }),
+          ]);
+        } catch (error) {
+          fail(error as Error);
+          throw error;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      async close() {
+        done = true;
+        await client.end().catch(() => undefined);
+      },
+    };
+  }
 
   async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     const result = await this.pool.query(sql, params as unknown[]);

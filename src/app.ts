@@ -32,6 +32,7 @@ import {
 } from "./errors.js";
 import { identityRoutes } from "./identity/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
+import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
 
 declare module "fastify" {
@@ -130,6 +131,12 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     return503OnClosing: true,
+    // A path the router cannot percent-decode fails before any route: on /ocsp/ that is still
+    // an OCSP malformedRequest (RFC 6960 §2.3), since OCSP clients read nothing else.
+    frameworkErrors: (error, request, reply) =>
+      request.url.startsWith("/ocsp/")
+        ? sendOcspError(reply as FastifyReply, "malformedRequest")
+        : (reply as FastifyReply).send(error),
   });
   app.setValidatorCompiler(validatorCompiler());
   app.addSchema(PROBLEM_SCHEMA);
@@ -246,6 +253,7 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
   await app.register(caOperationRoutes(context));
   await app.register(revocationRoutes(context));
   await app.register(crlRoutes(context));
+  await app.register(ocspRoutes(context));
   return app;
 }
 

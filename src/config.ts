@@ -28,6 +28,12 @@ export interface Config {
     readonly deltaValidityMinutes: number;
     readonly publishDelaySeconds: number;
   };
+  readonly ocsp: {
+    /** nextUpdate − thisUpdate of OCSP responses; they are re-signed half-way (RFC 5019 §6.2, CA/B BR §4.9.10). */
+    readonly validityHours: number;
+    /** Pre-signed responses each node keeps in memory (about 1 KB each). */
+    readonly cacheEntries: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -95,6 +101,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       validityHours: integer(env, "CA_CRL_VALIDITY_HOURS", 24, 1, 720),
       deltaValidityMinutes: integer(env, "CA_CRL_DELTA_VALIDITY_MINUTES", 60, 5, 1440),
       publishDelaySeconds: integer(env, "CA_CRL_PUBLISH_DELAY_SECONDS", 10, 1, 60),
+    },
+    ocsp: {
+      validityHours: integer(env, "CA_OCSP_VALIDITY_HOURS", 24, 1, 168),
+      cacheEntries: integer(env, "CA_OCSP_CACHE_ENTRIES", 100_000, 0, 10_000_000),
     },
   };
 }

@@ -17,6 +17,8 @@ import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { OrgUnitDirectory } from "./identity/org-units.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
+import { OcspResponder } from "./revocation/ocsp/responder.js";
+import { OcspSigners } from "./revocation/ocsp/signer.js";
 import { Revocations } from "./revocation/revocations.js";
 
 export interface ServiceContext {
@@ -33,6 +35,7 @@ export interface ServiceContext {
   readonly dualControl: DualControl;
   readonly revocations: Revocations;
   readonly crls: CrlPublisher;
+  readonly ocsp: OcspResponder;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -76,6 +79,25 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       deltaValidityMs: config.crl.deltaValidityMinutes * 60_000,
       publishDelayMs: config.crl.publishDelaySeconds * 1000,
     });
+    const revocations = new Revocations(db, clock);
+    const ocspValidityMs = config.ocsp.validityHours * 3600_000;
+    const ocsp = new OcspResponder(
+      db,
+      clock,
+      issuers,
+      new OcspSigners(db, keyStore, clock, issuers, profiles, {
+        publicBaseUrl: config.publicBaseUrl,
+        country: config.caCountry,
+        organization: config.caOrganization,
+      }),
+      {
+        validityMs: ocspValidityMs,
+        cacheEntries: config.ocsp.cacheEntries,
+        refreshIntervalMs: Math.min(ocspValidityMs / 12, 600_000),
+      },
+    );
+    ca.onIssued((issued) => ocsp.onIssued(issued)); // an OCSP answer exists before issuance returns
+    revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
     return {
       config,
       db,
@@ -92,12 +114,14 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         country: config.caCountry,
         organization: config.caOrganization,
       }),
-      revocations: new Revocations(db, clock),
+      revocations,
       crls,
+      ocsp,
       reload,
       async close() {
         await crls.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
+        await ocsp.stop();
         await keyStore.close();
         await db.close();
       },

@@ -8,6 +8,7 @@ import { crlGenerateCommand } from "./cli/crl.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
 import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
+import { ocspRefreshCommand } from "./cli/ocsp.js";
 import { holdCommand, releaseCommand, revokeCommand } from "./cli/revoke.js";
 import { ConfigError } from "./config.js";
 import { ServiceError } from "./errors.js";
@@ -22,6 +23,7 @@ const COMMANDS: readonly Command[] = [
   holdCommand,
   releaseCommand,
   crlGenerateCommand,
+  ocspRefreshCommand,
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,

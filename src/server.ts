@@ -7,6 +7,7 @@ export async function startServer(context: ServiceContext): Promise<FastifyInsta
   const app = await buildApp(context);
   await app.listen({ host: context.config.host, port: context.config.port });
   context.crls.start();
+  context.ocsp.start();
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

@@ -62,8 +62,10 @@ describe("route permissions (RBAC)", () => {
       "GET /ca/:file",
       "GET /crl/:file",
       "GET /healthz",
+      "GET /ocsp/:issuer/*",
       "GET /openapi.json",
       "GET /readyz",
+      "POST /ocsp/:issuer",
     ]);
   });
 

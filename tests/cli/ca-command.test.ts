@@ -45,6 +45,8 @@ describe("ca command", () => {
       "revoke",
       "hold",
       "release",
+      "crl generate",
+      "ocsp refresh",
       "apikey create",
       "audit verify",
     ])
@@ -162,6 +164,30 @@ describe("ca command", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("org-unit-unknown");
   }, 180_000); // about twenty processes; slow when other suites share the two cores
+
+  it("signs the OCSP responses that are missing (after a bulk import, say) with ca ocsp refresh", async () => {
+    const db = await openDatabase({ directory: join(directory, "data", "db") });
+    let before: number;
+    try {
+      before = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM ocsp_responses")).rows[0]!.n;
+      await db.query("DELETE FROM ocsp_responses");
+    } finally {
+      await db.close();
+    }
+    expect(before).toBeGreaterThanOrEqual(2); // SHA-1 and SHA-256 CertIDs of the certificate issued above
+    const refreshed = await ca("ocsp", "refresh");
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+    expect(refreshed.stdout).toContain(`responses of ${before / 2} certificate(s) signed`);
+    const again = await openDatabase({ directory: join(directory, "data", "db") });
+    try {
+      const after = (await again.query<{ n: number }>("SELECT count(*)::int AS n FROM ocsp_responses"))
+        .rows[0]!.n;
+      expect(after).toBe(before);
+    } finally {
+      await again.close();
+    }
+    expect((await ca("ocsp", "refresh")).stdout).toContain("responses of 0 certificate(s) signed");
+  });
 
   it("verifies the audit chain, and exits 3 with the record number when it is tampered with", async () => {
     const intact = await ca("audit", "verify");

@@ -15,6 +15,7 @@ import type { Clock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config.js";
 import { openContext, type ServiceContext } from "../../src/context.js";
 import { initialize } from "../../src/setup.js";
+import { buildCsrPem, generateTestKey } from "./csr.js";
 import { type Engine, openTestDatabase, type TestDatabase } from "./databases.js";
 
 export interface Harness {
@@ -88,6 +89,7 @@ export async function createHarness(
     },
     async close() {
       await app.close();
+      await context.ocsp.stop(); // its LISTEN connection (PostgreSQL), before the database goes
       await keyStore.close();
       await database.dispose();
       await rm(directory, { recursive: true, force: true });
@@ -96,3 +98,27 @@ export async function createHarness(
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/**
+ * Issues a tls-server certificate for `<name>.gov.test` (a fresh P-256 key) as the bootstrap
+ * admin through the API; returns its serial and PEM. Fails the test unless the answer is 201.
+ */
+export async function issueTlsServer(
+  harness: Harness,
+  name: string,
+): Promise<{ serial: string; certificate: string }> {
+  const response = await harness.app.inject({
+    method: "POST",
+    url: "/api/v1/certificates",
+    headers: { ...bearer(harness.adminToken), accept: "application/json" },
+    payload: {
+      csr: buildCsrPem({ key: generateTestKey("p256"), names: [{ type: "dns", value: `${name}.gov.test` }] }),
+      profile: "tls-server",
+      subject: { orgUnit: "gov" },
+    },
+  });
+  if (response.statusCode !== 201)
+    throw new Error(`issuance answered ${response.statusCode}: ${response.body}`);
+  const body = response.json() as { serial: string; certificate: string };
+  return { serial: body.serial, certificate: body.certificate };
+}

@@ -20,6 +20,7 @@ export const PYTHON = process.env.INTEROP_PYTHON || "/usr/bin/python3";
 const PACKAGES: Record<string, string> = {
   openssl: "the Debian package openssl",
   certtool: "the Debian package gnutls-bin",
+  ocsptool: "the Debian package gnutls-bin",
 };
 const PYTHON_PACKAGES = "the Debian packages python3 and python3-cryptography";
 

@@ -11,9 +11,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../db/database.js";
 import { encodePem } from "../../src/pki/pem.js";
-import { buildCsrPem, generateTestKey } from "../helpers/csr.js";
 import { ENGINES } from "../helpers/databases.js";
-import { bearer, createHarness, type Harness } from "../helpers/harness.js";
+import { bearer, createHarness, type Harness, issueTlsServer } from "../helpers/harness.js";
 
 const run = promisify(execFile);
 
@@ -46,23 +45,10 @@ describe.each(ENGINES)("CRLs on %s", (engine) => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  const issue = async (name: string) => {
-    const response = await harness.app.inject({
-      method: "POST",
-      url: "/api/v1/certificates",
-      headers: { ...bearer(harness.adminToken), accept: "application/json" },
-      payload: {
-        csr: buildCsrPem({
-          key: generateTestKey("p256"),
-          names: [{ type: "dns", value: `${name}.gov.test` }],
-        }),
-        profile: "tls-server",
-        subject: { orgUnit: "gov" },
-      },
-    });
-    expect(response.statusCode, response.body).toBe(201);
-    await writeFile(file(`${name}.pem`), response.json().certificate);
-    return response.json().serial as string;
+  const issue = async (name: string): Promise<string> => {
+    const { serial, certificate } = await issueTlsServer(harness, name);
+    await writeFile(file(`${name}.pem`), certificate);
+    return serial;
   };
   const act = (serial: string, operation: string, payload: object = {}) =>
     harness.app.inject({

@@ -1,0 +1,470 @@
+/**
+ * `npm run bench:ocsp`: OCSP throughput at 64 connections, our responder (pre-signed
+ * responses served from memory) next to OpenSSL's (`openssl ocsp -port`, which signs every
+ * answer), both answering for the same BENCH_OCSP_CERTS certificates of the same issuing CA,
+ * driven by the same wrk in the same run. See bench/README.md.
+ *
+ * 1. `ca init` on a fresh PostgreSQL database (P-256 hierarchy), then BENCH_OCSP_CERTS
+ *    certificate rows of the issuing CA inserted in SQL (every tenth revoked), and their
+ *    responses pre-signed with `ca ocsp refresh`, as after a bulk import.
+ * 2. OpenSSL's responder: index.txt written from the same rows, the same issuing CA
+ *    certificate, a P-256 responder key, `openssl ocsp -index … -multi <cores>`.
+ * 3. One SHA-1 CertID request per certificate (what `openssl ocsp` sends by default), as GET
+ *    (RFC 5019 §5) and POST (RFC 6960 A.1); both responders are checked to answer good and
+ *    revoked correctly first.
+ * 4. For each responder and method: a warm-up pass, then wrk -t2 -c64 for BENCH_SECONDS.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+import { sequence } from "../src/pki/der.js";
+import { certificateSerial, encodeCertId, issuerHashes } from "../src/revocation/ocsp/cert-id.js";
+import { createPostgresDatabase } from "../tests/helpers/databases.js";
+import { parseOcspResponse } from "../tests/helpers/ocsp.js";
+import { type CpuUsage, cpuSnapshot, cpuUsage, waitForQuiet } from "./cpu.js";
+import { environment, envNumber, freePort, progress, ROOT, Service, sleep, table } from "./service.js";
+import { runWrk, type WrkRequest, type WrkResult, wrkRequestsFile, wrkScript } from "./wrk.js";
+
+const run = promisify(execFile);
+
+/** Issue #4: at least 25,000 responses/s and 1.5x OpenSSL's responder, p99 under 5 ms. */
+const TARGET = { perSecond: 25_000, timesOpenSsl: 1.5, p99Ms: 5 };
+
+const settings = {
+  certificates: envNumber("BENCH_OCSP_CERTS", 100_000),
+  seconds: envNumber("BENCH_SECONDS", 10),
+  warmupSeconds: envNumber("BENCH_WARMUP_SECONDS", 5),
+  connections: envNumber("BENCH_CONNECTIONS", 64),
+  threads: envNumber("BENCH_THREADS", 2),
+  /** OpenSSL responder processes (`-multi`); one per core by default. */
+  opensslProcesses: envNumber("BENCH_OPENSSL_PROCESSES", cpus().length),
+  waitQuietSeconds: Number(process.env.BENCH_WAIT_QUIET ?? 60),
+};
+
+type Method = "GET" | "POST";
+
+interface Responder {
+  readonly name: "ours" | "openssl";
+  readonly baseUrl: string;
+  /** Where a request goes: GET appends the base64 of the request. */
+  readonly path: string;
+  readonly pid: number | undefined;
+}
+
+interface Measured {
+  readonly responder: Responder["name"];
+  readonly method: Method;
+  readonly result: Omit<WrkResult, "raw">;
+  readonly cpu: CpuUsage | undefined;
+}
+
+const REASONS = [
+  "unspecified",
+  "keyCompromise",
+  "CACompromise",
+  "affiliationChanged",
+  "superseded",
+  "cessationOfOperation",
+];
+const utcTime = (date: Date) => `${date.toISOString().replace(/[-:T]/g, "").slice(2, 14)}Z`;
+
+/** OCSPRequest ::= SEQUENCE { tbsRequest SEQUENCE { requestList SEQUENCE OF Request { CertID } } } */
+const ocspRequest = (certId: Buffer): Buffer => sequence(sequence(sequence(sequence(certId))));
+
+function requestFor(responder: Responder, method: Method, der: Buffer): WrkRequest {
+  return method === "GET"
+    ? { method, path: `${responder.path}/${encodeURIComponent(der.toString("base64"))}` }
+    : { method, path: responder.path || "/", body: der };
+}
+
+/**
+ * One request on a connection of its own (node:http, no agent): OpenSSL's responder answers
+ * one request per connection, and a pooled connection it no longer reads would hang.
+ */
+function send(responder: Responder, method: Method, der: Buffer): Promise<{ status: number; body: Buffer }> {
+  const request = requestFor(responder, method, der);
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      `${responder.baseUrl}${request.path || "/"}`,
+      {
+        method,
+        agent: false,
+        timeout: 5000,
+        // A length, not chunked: OpenSSL's responder does not read chunked bodies.
+        headers: request.body
+          ? { "content-type": "application/ocsp-request", "content-length": String(request.body.length) }
+          : {},
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        response.on("error", reject);
+      },
+    );
+    outgoing.on("timeout", () =>
+      outgoing.destroy(new Error(`${responder.name} ${method}: no answer in 5 s`)),
+    );
+    outgoing.on("error", reject);
+    outgoing.end(request.body);
+  });
+}
+
+async function ask(responder: Responder, method: Method, der: Buffer) {
+  const { status, body } = await send(responder, method, der);
+  if (status !== 200) throw new Error(`${responder.name} ${method}: HTTP ${status}`);
+  return parseOcspResponse(body);
+}
+
+/** Both responders must say good and revoked (with its reason) where the database does. */
+async function check(
+  responder: Responder,
+  samples: readonly { der: Buffer; serial: string; reason: number | null }[],
+): Promise<void> {
+  for (const method of ["GET", "POST"] as const)
+    for (const sample of samples) {
+      const answer = await ask(responder, method, sample.der);
+      const single = answer.basic?.responses[0];
+      const wanted = sample.reason === null ? "good" : "revoked";
+      if (answer.status !== 0 || single?.serialHex !== sample.serial || single.status !== wanted)
+        throw new Error(
+          `${responder.name} ${method} answered ${JSON.stringify({ status: answer.status, single })} for ${sample.serial}, expected ${wanted}`,
+        );
+      // unspecified (0) may be left out (CA/Browser Forum BR §7.3): ours does, OpenSSL does not.
+      if (wanted === "revoked" && (single.reason ?? 0) !== sample.reason)
+        throw new Error(`${responder.name} ${method}: reason ${single.reason} for ${sample.serial}`);
+    }
+}
+
+/** OpenSSL's responder files: index.txt from the same rows, the same CA certificate, a P-256 responder key. */
+async function prepareOpenSsl(
+  directory: string,
+  issuerPem: string,
+  rows: readonly { serial: string; not_after: Date; revoked_at: Date | null; reason: number | null }[],
+): Promise<void> {
+  await writeFile(join(directory, "issuer.pem"), issuerPem);
+  await writeFile(
+    join(directory, "index.txt"),
+    rows
+      .map((row) =>
+        row.revoked_at
+          ? `R\t${utcTime(row.not_after)}\t${utcTime(row.revoked_at)},${REASONS[row.reason!]}\t${row.serial.toUpperCase()}\tunknown\t/CN=bench\n`
+          : `V\t${utcTime(row.not_after)}\t\t${row.serial.toUpperCase()}\tunknown\t/CN=bench\n`,
+      )
+      .join(""),
+  );
+  await writeFile(join(directory, "index.txt.attr"), "unique_subject = no\n");
+  // A P-256 responder key, like ours (OpenSSL does not check that the CA delegated it).
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=bench OCSP responder",
+    "-keyout",
+    join(directory, "responder.key"),
+    "-out",
+    join(directory, "responder.pem"),
+    "-days",
+    "2",
+  ]);
+}
+
+interface RunningOpenSsl {
+  readonly responder: Responder;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `openssl ocsp` on the prepared files and waits until it answers `probe`. One per wrk
+ * run: OpenSSL 3.0's responder processes spin (100% CPU, no more answers) on a connection the
+ * client closed mid-request, which is how every wrk run ends.
+ */
+async function launchOpenSsl(directory: string, probe: Buffer): Promise<RunningOpenSsl> {
+  const port = await freePort();
+  const child = spawn(
+    "openssl",
+    [
+      "ocsp",
+      "-index",
+      join(directory, "index.txt"),
+      "-CA",
+      join(directory, "issuer.pem"),
+      "-rsigner",
+      join(directory, "responder.pem"),
+      "-rkey",
+      join(directory, "responder.key"),
+      "-rmd",
+      "sha256",
+      "-resp_key_id", // ResponderID byKey, as ours
+      "-nmin",
+      "60",
+      // A port number only: OpenSSL 3.0 cannot bind one address (the load still goes to 127.0.0.1).
+      "-port",
+      String(port),
+      "-multi",
+      String(settings.opensslProcesses),
+      "-ignore_err",
+    ],
+    { cwd: directory, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let output = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-16_384)));
+  const responder: Responder = {
+    name: "openssl",
+    baseUrl: `http://127.0.0.1:${port}`,
+    path: "",
+    pid: child.pid,
+  };
+  // With -multi, OpenSSL makes itself a process group (setpgid): its responder processes go with it.
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      process.kill(-child.pid!, "SIGKILL");
+      await exited;
+    }
+  };
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`openssl ocsp exited with ${child.exitCode}:\n${output}`);
+    // A real request: OpenSSL waits for a whole DER body before it answers anything.
+    const up = await send(responder, "POST", probe).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (up) break;
+    if (attempt > 100) {
+      await stop();
+      throw new Error(`openssl ocsp did not listen on port ${port}:\n${output}`);
+    }
+    await sleep(100);
+  }
+  return { responder, stop };
+}
+
+/** A warm-up run and a measured run; `fresh` gives the responder to load before each. */
+async function measure(
+  fresh: () => Promise<Responder>,
+  method: Method,
+  requests: readonly Buffer[],
+  directory: string,
+): Promise<Measured> {
+  let responder = await fresh();
+  const label = `${responder.name}-${method}`;
+  const requestsPath = join(directory, `${label}.requests`);
+  const scriptPath = join(directory, `${label}.lua`);
+  await writeFile(requestsPath, wrkRequestsFile(requests.map((der) => requestFor(responder, method, der))));
+  await writeFile(
+    scriptPath,
+    wrkScript({
+      requestsPath,
+      headers: method === "POST" ? { "content-type": "application/ocsp-request" } : {},
+      expectedStatus: 200,
+    }),
+  );
+  const wrk = { threads: settings.threads, connections: settings.connections, timeoutSeconds: 5, scriptPath };
+  progress(`${label}: warming up for ${settings.warmupSeconds} s`);
+  const warmup = await runWrk({ ...wrk, url: responder.baseUrl, seconds: settings.warmupSeconds });
+  responder = await fresh();
+  progress(
+    `${label}: warm-up ${warmup.expectedPerSecond.toFixed(0)} responses/s; measuring for ${settings.seconds} s`,
+  );
+  const before = await cpuSnapshot();
+  const { raw: _raw, ...result } = await runWrk({
+    ...wrk,
+    url: responder.baseUrl,
+    seconds: settings.seconds,
+  });
+  const cpu = cpuUsage(before, await cpuSnapshot(), responder.pid, cpus().length);
+  progress(
+    `${label}: ${result.expectedPerSecond.toFixed(0)} responses/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, ` +
+      `p99 ${result.latencyMs.p99.toFixed(2)} ms, ${result.errors} errors`,
+  );
+  return { responder: responder.name, method, result, cpu };
+}
+
+async function main(): Promise<number> {
+  const env = await environment();
+  progress(`${env.cpus} CPU(s) (${env.cpuModel}), node ${env.node}, ${env.wrk}`);
+  const directory = await mkdtemp(join(tmpdir(), "bench-ocsp-"));
+  const database = await createPostgresDatabase();
+  const client = new pg.Client({ connectionString: database.url });
+  const caEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    CA_DATA_DIR: join(directory, "data"),
+    CA_KEY_ALGORITHM: "ecdsa-p256",
+    LOG_LEVEL: "warn",
+  };
+  delete caEnv.CA_KEYSTORE;
+  delete caEnv.CA_KEK;
+  let service: Service | undefined;
+  let openssl: RunningOpenSsl | undefined;
+  const results: Measured[] = [];
+  let presign = "";
+  try {
+    progress("initializing a P-256 CA on PostgreSQL");
+    await run(process.execPath, [join(ROOT, "bin/ca.mjs"), "init"], { cwd: ROOT, env: caEnv });
+    await client.connect();
+
+    const count = settings.certificates;
+    progress(`inserting ${count.toLocaleString("en-US")} certificates of issuing-1 (every tenth revoked)`);
+    await client.query(
+      `INSERT INTO certificates (issuer_id, serial, profile, subject, spki_sha256, not_before, not_after, der, issued_at,
+                                 status, revoked_at, status_changed_at, revocation_reason)
+       SELECT 'issuing-1', '1' || substr(md5('bench-ocsp-' || i), 2), 'tls-server', 'CN=bench', '\\x00',
+              now() - interval '1 day', now() + interval '300 days', '\\x30', now(),
+              CASE WHEN i % 10 = 0 THEN 'revoked' ELSE 'good' END,
+              CASE WHEN i % 10 = 0 THEN now() - (i % 1000) * interval '1 minute' END,
+              CASE WHEN i % 10 = 0 THEN now() END,
+              CASE WHEN i % 10 = 0 THEN ((i / 10) % 6)::smallint END
+       FROM generate_series(1, $1::int) AS i`,
+      [count],
+    );
+    await client.query("VACUUM ANALYZE certificates");
+
+    progress("pre-signing their OCSP responses (ca ocsp refresh)");
+    const started = performance.now();
+    const refreshed = await run(process.execPath, [join(ROOT, "bin/ca.mjs"), "ocsp", "refresh"], {
+      cwd: ROOT,
+      env: caEnv,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    presign = `${refreshed.stdout.trim()} (process ${((performance.now() - started) / 1000).toFixed(1)} s)`;
+    progress(presign);
+
+    const { rows } = await client.query<{
+      serial: string;
+      not_after: Date;
+      revoked_at: Date | null;
+      reason: number | null;
+    }>(
+      `SELECT serial, not_after, revoked_at, revocation_reason AS reason FROM certificates
+       WHERE issuer_id = 'issuing-1' AND subject = 'CN=bench' ORDER BY serial`,
+    );
+    const issuer = (
+      await client.query<{ certificate: Buffer }>("SELECT certificate FROM issuers WHERE id = 'issuing-1'")
+    ).rows[0]!.certificate;
+    const hashes = issuerHashes(issuer).sha1;
+    const requests = rows.map((row) => ocspRequest(encodeCertId(hashes, row.serial)));
+    const firstGood = rows.findIndex((row) => row.reason === null);
+    const firstRevoked = rows.findIndex((row) => row.reason !== null);
+    const lastRevoked = rows.findLastIndex((row) => row.reason !== null);
+    if (firstGood < 0 || firstRevoked < 0) throw new Error("expected good and revoked certificates");
+    const samples = [firstGood, firstRevoked, lastRevoked, rows.length - 1].map((index) => ({
+      der: requests[index]!,
+      serial: rows[index]!.serial,
+      reason: rows[index]!.reason,
+    }));
+    await client.end();
+
+    const issuerPem = `-----BEGIN CERTIFICATE-----\n${issuer.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`;
+    progress(`checking the issuer certificate (serial ${certificateSerial(issuer)})`);
+
+    await waitForQuiet(settings.waitQuietSeconds, 0.1, (busy) =>
+      progress(`the machine is ${(busy * 100).toFixed(0)}% busy with other work; waiting`),
+    );
+    progress("starting our service (ca serve)");
+    service = await Service.start({ dataDir: join(directory, "data"), databaseUrl: database.url });
+    const ours: Responder = {
+      name: "ours",
+      baseUrl: service.baseUrl,
+      path: "/ocsp/issuing-1",
+      pid: service.pid,
+    };
+    await check(ours, samples);
+    for (const method of ["GET", "POST"] as const)
+      results.push(await measure(async () => ours, method, requests, directory));
+    await service.stop();
+    service = undefined;
+
+    progress(`starting OpenSSL's responder (openssl ocsp -multi ${settings.opensslProcesses})`);
+    await prepareOpenSsl(directory, issuerPem, rows);
+    const freshOpenSsl = async () => {
+      await openssl?.stop();
+      openssl = await launchOpenSsl(directory, requests[0]!);
+      return openssl.responder;
+    };
+    await check(await freshOpenSsl(), samples);
+    for (const method of ["GET", "POST"] as const)
+      results.push(await measure(freshOpenSsl, method, requests, directory));
+  } finally {
+    await client.end().catch(() => undefined);
+    await service?.stop();
+    await openssl?.stop();
+    await database.drop();
+    await rm(directory, { recursive: true, force: true });
+  }
+
+  const theirs = (method: Method) =>
+    results.find((result) => result.responder === "openssl" && result.method === method)!;
+  const header = [
+    "responder",
+    "method",
+    "responses/s",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "errors",
+    "responder cores",
+    "wrk cores",
+    "vs OpenSSL",
+  ];
+  const rowsOut = results.map((measured) => {
+    const { result, cpu } = measured;
+    const responderCores = measured.responder === "ours" ? cpu?.cores.service : cpu?.cores.other;
+    return [
+      measured.responder === "ours"
+        ? "ours (pre-signed)"
+        : `openssl ocsp -multi ${settings.opensslProcesses}`,
+      measured.method,
+      result.expectedPerSecond.toFixed(0),
+      result.latencyMs.p50.toFixed(2),
+      result.latencyMs.p99.toFixed(2),
+      result.latencyMs.max.toFixed(1),
+      `${result.errors}${result.errors ? " (!)" : ""}`,
+      responderCores?.toFixed(2) ?? "n/a",
+      cpu?.cores.wrk.toFixed(2) ?? "n/a",
+      measured.responder === "ours"
+        ? `${(result.expectedPerSecond / theirs(measured.method).result.expectedPerSecond).toFixed(2)}x`
+        : "1.00x",
+    ];
+  });
+  const out = process.stdout;
+  out.write(
+    `\nOCSP responses at ${settings.connections} connections (wrk -t${settings.threads}), ${settings.certificates.toLocaleString("en-US")} certificates, ` +
+      `SHA-1 CertIDs, P-256 responder keys, ${env.cpus} CPU(s) shared by wrk and the responder\n\n`,
+  );
+  out.write(`${table([header, ...rowsOut])}\n\n`);
+  out.write(`pre-signing: ${presign}\n`);
+  let met = true;
+  for (const method of ["GET", "POST"] as const) {
+    const ours = results.find((result) => result.responder === "ours" && result.method === method)!;
+    const ratio = ours.result.expectedPerSecond / theirs(method).result.expectedPerSecond;
+    const ok =
+      ours.result.expectedPerSecond >= TARGET.perSecond &&
+      ratio >= TARGET.timesOpenSsl &&
+      ours.result.latencyMs.p99 < TARGET.p99Ms &&
+      ours.result.errors === 0;
+    met &&= ok;
+    out.write(
+      `target ${method}: ≥ ${TARGET.perSecond.toLocaleString("en-US")} responses/s, ≥ ${TARGET.timesOpenSsl}x OpenSSL, p99 < ${TARGET.p99Ms} ms: ` +
+        `${ok ? "met" : "NOT met"} (${ours.result.expectedPerSecond.toFixed(0)}/s, ${ratio.toFixed(2)}x, p99 ${ours.result.latencyMs.p99.toFixed(2)} ms)\n`,
+    );
+  }
+  const resultsDir = join(ROOT, "bench", "results");
+  await mkdir(resultsDir, { recursive: true });
+  const resultsFile = join(resultsDir, `ocsp-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  await writeFile(resultsFile, JSON.stringify({ environment: env, settings, presign, results }, null, 2));
+  out.write(`written to ${resultsFile}\n`);
+  return met ? 0 : 1;
+}
+
+process.exitCode = await main();

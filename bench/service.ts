@@ -1,0 +1,169 @@
+/**
+ * What the HTTP benchmarks share: the service under test as a child process (`ca serve` on a
+ * free loopback port), settings from the environment, progress lines, the Markdown table they
+ * print and a description of the machine.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { cpus, release, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+
+export const progress = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function envNumber(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (!text) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got "${text}"`);
+  return value;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServiceOptions {
+  readonly dataDir: string;
+  /** PostgreSQL; PGlite in dataDir when absent. */
+  readonly databaseUrl?: string | undefined;
+  /** CA_KEYSTORE (a PKCS#11 URI); the software key store when absent. */
+  readonly keyStoreUri?: string | undefined;
+  /** Further environment variables of the service. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Node flags for the service only, e.g. "--cpu-prof". */
+  readonly nodeArgs?: readonly string[];
+}
+
+/** `ca serve` as a child process, LOG_LEVEL=warn, with a P-256 hierarchy unless told otherwise. */
+export class Service {
+  private output = "";
+  private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly closed: Promise<void>;
+  /** Lines the service logged at warn or above while it ran (LOG_LEVEL=warn). */
+  warnings = 0;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly baseUrl: string,
+    readonly port: number,
+  ) {
+    const collect = (chunk: string) => {
+      this.output = (this.output + chunk).slice(-64 * 1024);
+      this.warnings += chunk.split("\n").filter((line) => /"level":\s*(40|50|60)/.test(line)).length;
+    };
+    child.stdout!.setEncoding("utf8").on("data", collect);
+    child.stderr!.setEncoding("utf8").on("data", collect);
+    this.closed = new Promise((resolve) =>
+      child.on("close", (code, signal) => {
+        this.exited = { code, signal };
+        resolve();
+      }),
+    );
+  }
+
+  static async start(options: ServiceOptions): Promise<Service> {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      CA_DATA_DIR: options.dataDir,
+      LOG_LEVEL: "warn",
+      CA_KEY_ALGORITHM: "ecdsa-p256",
+    };
+    for (const name of ["DATABASE_URL", "CA_KEYSTORE", "CA_KEK", "CA_PUBLIC_URL"]) delete env[name];
+    if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+    if (options.keyStoreUri) env.CA_KEYSTORE = options.keyStoreUri;
+    Object.assign(env, options.env);
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(ROOT, "bin/ca.mjs"), "serve"], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const service = new Service(child, `http://127.0.0.1:${port}`, port);
+    await service.waitReady(180_000);
+    return service;
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited)
+        throw new Error(
+          `the service exited (${JSON.stringify(this.exited)}) before it was ready:\n${this.output}`,
+        );
+      const ready = await fetch(`${this.baseUrl}/readyz`).then(
+        (response) => response.status === 200,
+        () => false,
+      );
+      if (ready) return;
+      await sleep(200);
+    }
+    throw new Error(`the service was not ready within ${timeoutMs / 1000} s:\n${this.output}`);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  /** SIGTERM (graceful: finishes requests in flight, closes the database), then SIGKILL. */
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.exited) {
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), 30_000);
+      await this.closed;
+      clearTimeout(timer);
+    }
+    return this.exited!;
+  }
+}
+
+/** A Markdown table, columns padded to their widest cell; the first row is the header. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const line = (row: readonly string[]) =>
+    `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
+  return [
+    line(rows[0]!),
+    `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
+}
+
+/** The machine and tools a result was measured with. */
+export async function environment() {
+  const wrkVersion = await promisify(execFile)("wrk", ["--version"]).then(
+    ({ stdout }) => stdout,
+    (error: { stdout?: string }) => error.stdout ?? "",
+  );
+  return {
+    node: process.version,
+    openssl: process.versions.openssl,
+    os: `${process.platform} ${release()}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    wrk: wrkVersion.split("\n")[0]!.trim(),
+  };
+}
