@@ -9,6 +9,7 @@ import { readdir, readFile } from "node:fs/promises";
 
 interface ProcessTicks {
   readonly comm: string;
+  readonly parent: number;
   readonly ticks: number;
   /** Time of reaped children (cutime + cstime). */
   readonly childTicks: number;
@@ -59,6 +60,7 @@ async function processTicks(pid: number): Promise<ProcessTicks | undefined> {
       .map((field) => Number(field));
     return {
       comm,
+      parent: fields[1]!, // ppid is field 4
       ticks: fields[11]! + fields[12]!,
       childTicks: fields[13]! + fields[14]!,
     };
@@ -114,7 +116,8 @@ export function cpuUsage(
   for (const [pid, now] of after.processes) {
     const then = before.processes.get(pid);
     const ticks = now.ticks - (then?.comm === now.comm ? then.ticks : 0);
-    if (pid === servicePid) sums.service += ticks;
+    // The service, and its worker processes when it runs several (CA_WORKERS).
+    if (servicePid !== undefined && (pid === servicePid || now.parent === servicePid)) sums.service += ticks;
     else if (now.comm === "postgres") sums.postgres += ticks;
     else if (now.comm === "wrk") sums.wrk += ticks;
     else if (pid === process.pid) {

@@ -4,6 +4,7 @@
  * key store under ./data. Every variable is listed in the README.
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "../hsm-adapters/key-store.js";
 
@@ -13,6 +14,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** `ca serve` processes sharing the port (node:cluster); above 1 only with PostgreSQL. */
+  readonly workers: number;
   readonly keyStoreUri: string;
   readonly kek: string | undefined;
   readonly publicBaseUrl: string;
@@ -76,12 +79,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
     throw new ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  const workers = env.CA_WORKERS === "auto" ? availableParallelism() : integer(env, "CA_WORKERS", 1, 1, 64);
+  if (workers > 1 && !databaseUrl)
+    throw new ConfigError(
+      `CA_WORKERS=${env.CA_WORKERS} needs PostgreSQL (DATABASE_URL): the embedded database belongs to one process`,
+    );
   return {
     host,
     port,
     dataDir,
     databaseUrl,
     databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 16, 1, 500),
+    workers,
     keyStoreUri: env.CA_KEYSTORE || recordedKeyStore(dataDir) || `software:${resolve(dataDir, "keys")}`,
     kek: env.CA_KEK || undefined,
     publicBaseUrl,

@@ -185,36 +185,56 @@ export async function isSignerSerial(db: Queryable, issuerId: string, serial: st
   return rows.length > 0;
 }
 
-/** Certificates whose responses are due for re-signing, oldest first; expired certificates are left alone. */
-export async function dueForRefresh(
-  tx: Queryable,
-  now: Date,
-  limit: number,
-): Promise<{ issuerId: string; serial: string }[]> {
-  const { rows } = await tx.query<{ issuer_id: string; serial: string }>(
-    `SELECT r.issuer_id, r.serial FROM ocsp_responses r
-     JOIN certificates c USING (issuer_id, serial)
-     WHERE r.refresh_at <= $1 AND c.not_after > $1
-     GROUP BY r.issuer_id, r.serial
-     ORDER BY min(r.refresh_at)
-     LIMIT $2`,
-    [now, limit],
-  );
-  return rows.map((row) => ({ issuerId: row.issuer_id, serial: row.serial }));
+export interface CertificateRef {
+  readonly issuerId: string;
+  readonly serial: string;
 }
 
-/** Unexpired certificates without a stored response (issued before OCSP, or whose pre-signing failed). */
+/**
+ * Certificates whose responses are due for re-signing, oldest first: a range scan of the
+ * refresh_at index that stops after `limit` certificates (both digests of one certificate
+ * share refresh_at), so a batch costs the same however many are due.
+ */
+export async function dueForRefresh(tx: Queryable, now: Date, limit: number): Promise<CertificateRef[]> {
+  const { rows } = await tx.query<{ issuer_id: string; serial: string }>(
+    "SELECT issuer_id, serial FROM ocsp_responses WHERE refresh_at <= $1 ORDER BY refresh_at LIMIT $2",
+    [now, limit * 2],
+  );
+  const seen = new Map<string, CertificateRef>();
+  for (const row of rows)
+    if (seen.size < limit)
+      seen.set(`${row.issuer_id} ${row.serial}`, { issuerId: row.issuer_id, serial: row.serial });
+  return [...seen.values()];
+}
+
+/** Deletes the due responses of expired certificates: they are not re-signed (one run, not per batch). */
+export async function deleteExpiredDue(tx: Queryable, now: Date): Promise<number> {
+  const { rowCount } = await tx.query(
+    `DELETE FROM ocsp_responses r USING certificates c
+     WHERE r.refresh_at <= $1 AND c.issuer_id = r.issuer_id AND c.serial = r.serial AND c.not_after <= $1`,
+    [now],
+  );
+  return rowCount;
+}
+
+/**
+ * Unexpired certificates without a stored response (imported, issued before OCSP, or whose
+ * pre-signing failed), in key order after `after`: each batch continues where the last one
+ * stopped instead of scanning the certificates it has already signed.
+ */
 export async function missingResponses(
   tx: Queryable,
   now: Date,
   limit: number,
-): Promise<{ issuerId: string; serial: string }[]> {
+  after: CertificateRef = { issuerId: "", serial: "" },
+): Promise<CertificateRef[]> {
   const { rows } = await tx.query<{ issuer_id: string; serial: string }>(
     `SELECT c.issuer_id, c.serial FROM certificates c
-     WHERE c.not_after > $1
+     WHERE (c.issuer_id, c.serial) > ($3, $4) AND c.not_after > $1
        AND NOT EXISTS (SELECT 1 FROM ocsp_responses r WHERE r.issuer_id = c.issuer_id AND r.serial = c.serial)
+     ORDER BY c.issuer_id, c.serial
      LIMIT $2`,
-    [now, limit],
+    [now, limit, after.issuerId, after.serial],
   );
   return rows.map((row) => ({ issuerId: row.issuer_id, serial: row.serial }));
 }

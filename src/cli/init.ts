@@ -1,8 +1,10 @@
 /** `ca init` and `ca serve`. */
+import cluster from "node:cluster";
 import { userInfo } from "node:os";
 import type { KeyAlgorithm } from "../../hsm-adapters/key-store.js";
 import { KEY_ALGORITHMS } from "../../hsm-adapters/key-store.js";
 import { cliActor } from "../auth/principal.js";
+import { superviseWorkers } from "../cluster.js";
 import { loadConfig } from "../config.js";
 import { openContext, type ServiceContext } from "../context.js";
 import { startServer } from "../server.js";
@@ -81,21 +83,31 @@ export const serveCommand: Command = {
   help: {},
   async run() {
     const config = loadConfig();
+    const listeningOn = `listening on http://${config.host}:${config.port} (public URL ${config.publicBaseUrl}; API docs at /docs)`;
     const context = await openContext(config);
     try {
+      if (cluster.isWorker) {
+        // One of CA_WORKERS: the primary has initialized; serve until a signal stops this worker.
+        await startServer(context);
+        return await new Promise<number>(() => undefined);
+      }
       report(
         context,
         await initialize(context, cliActor(userInfo().username), { onStep: (message) => print(message) }),
       );
-      const app = await startServer(context);
-      print(
-        `listening on http://${config.host}:${config.port} (public URL ${config.publicBaseUrl}; API docs at /docs)`,
-      );
-      void app;
-      return await new Promise<number>(() => undefined); // runs until a signal stops it
+      if (config.workers === 1) {
+        await startServer(context);
+        print(listeningOn);
+        return await new Promise<number>(() => undefined); // runs until a signal stops it
+      }
     } catch (error) {
       await context.close();
       throw error;
     }
+    await context.close();
+    const workers = superviseWorkers(config.workers, print);
+    const first = await Promise.race([workers.listening.then(() => "listening"), workers.stopped]);
+    if (first === "listening") print(`${listeningOn}, ${config.workers} worker processes`);
+    return await workers.stopped;
   },
 };

@@ -2,7 +2,11 @@
  * A small reader of OCSPResponse DER (RFC 6960 §4.2.1) for assertions, built on the strict
  * DER reader: it fails on anything that is not well-formed DER, which is itself a check.
  */
+
+import { explicit, octetString, oid, sequence } from "../../src/pki/der.js";
 import { children, decode, type Element, readOid } from "../../src/pki/der-reader.js";
+import { OID } from "../../src/pki/oids.js";
+import { encodeCertId, issuerHashes } from "../../src/revocation/ocsp/cert-id.js";
 
 export interface ParsedSingleResponse {
   readonly hashOid: string;
@@ -99,4 +103,21 @@ export function generalizedTimes(der: Uint8Array): string[] {
   };
   walk(decode(der));
   return found;
+}
+
+/**
+ * An OCSPRequest (RFC 6960 §4.1.1) for one serial of the CA whose certificate is given, as a
+ * client builds it: a CertID of the chosen digest, and a nonce (RFC 8954) when given.
+ */
+export function buildOcspRequest(
+  issuerCertificate: Uint8Array,
+  serial: string,
+  hash: "sha1" | "sha256" = "sha1",
+  nonce?: Buffer,
+): Buffer {
+  const hashes = issuerHashes(issuerCertificate)[hash];
+  const extensions = nonce
+    ? [explicit(2, sequence(sequence(oid(OID.ocspNonce), octetString(octetString(nonce)))))]
+    : [];
+  return sequence(sequence(sequence(sequence(encodeCertId(hashes, serial))), ...extensions));
 }

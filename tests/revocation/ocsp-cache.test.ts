@@ -12,7 +12,7 @@ import { KeyStoreError } from "../../hsm-adapters/key-store.js";
 import { buildApp } from "../../src/app.js";
 import { FixedClock } from "../../src/clock.js";
 import { openContext, type ServiceContext } from "../../src/context.js";
-import { explicit, octetString, oid, sequence } from "../../src/pki/der.js";
+import { sequence } from "../../src/pki/der.js";
 import { OID } from "../../src/pki/oids.js";
 import { cacheKey } from "../../src/revocation/ocsp/cache.js";
 import { encodeCertId, issuerHashes } from "../../src/revocation/ocsp/cert-id.js";
@@ -20,7 +20,7 @@ import { APPLICATION_PREFIX } from "../../src/revocation/ocsp/invalidation.js";
 import { buildCsrPem, generateTestKey } from "../helpers/csr.js";
 import { ENGINES } from "../helpers/databases.js";
 import { bearer, createHarness, type Harness } from "../helpers/harness.js";
-import { parseOcspResponse } from "../helpers/ocsp.js";
+import { buildOcspRequest, parseOcspResponse } from "../helpers/ocsp.js";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -28,18 +28,12 @@ const DAY = 24 * HOUR;
 type Inject = Harness["app"]["inject"];
 
 /** An OCSPRequest for one serial of issuing-1, as a client would build it. */
-function ocspRequest(
+const ocspRequest = (
   context: ServiceContext,
   serial: string,
   hash: "sha1" | "sha256" = "sha1",
   nonce?: Buffer,
-) {
-  const hashes = issuerHashes(context.issuers.get("issuing-1").row.certificate)[hash];
-  const extensions = nonce
-    ? [explicit(2, sequence(sequence(oid(OID.ocspNonce), octetString(octetString(nonce)))))]
-    : [];
-  return sequence(sequence(sequence(sequence(encodeCertId(hashes, serial))), ...extensions));
-}
+) => buildOcspRequest(context.issuers.get("issuing-1").row.certificate, serial, hash, nonce);
 
 const ocspGet = (inject: Inject, request: Buffer, headers: Record<string, string> = {}) =>
   inject({

@@ -18,7 +18,9 @@ import { CoalescedLookup } from "../../../db/coalesce.js";
 import type { Database, Queryable } from "../../../db/database.js";
 import { GroupCommitter } from "../../../db/group-commit.js";
 import {
+  type CertificateRef,
   certificateStatus,
+  deleteExpiredDue,
   deleteResponses,
   dueForRefresh,
   findResponses,
@@ -501,7 +503,9 @@ export class OcspResponder {
     const limit = options.limit ?? REFRESH_RUN_LIMIT;
     // Issuers whose responder could not be renewed are skipped below; the others go on.
     await this.signers.ensureAll().catch((error: Error) => process.emitWarning(error.message));
+    await deleteExpiredDue(this.db, this.clock.now());
     let done = 0;
+    let missingAfter: CertificateRef | undefined; // where the scan for missing responses goes on
     while (done < limit && !this.stopped) {
       const signers = new Map(
         this.issuers
@@ -514,12 +518,17 @@ export class OcspResponder {
         if (!(await tryLockRefresh(tx))) return [];
         const now = this.clock.now();
         const due = await dueForRefresh(tx, now, REFRESH_BATCH);
-        if (due.length < REFRESH_BATCH)
-          due.push(...(await missingResponses(tx, now, REFRESH_BATCH - due.length)));
+        if (due.length < REFRESH_BATCH) {
+          const missing = await missingResponses(tx, now, REFRESH_BATCH - due.length, missingAfter);
+          missingAfter = missing.at(-1) ?? missingAfter;
+          due.push(...missing);
+        }
         const batch = due
           .filter((ref) => signers.has(ref.issuerId))
           .map((ref): SignJob => ({ ...ref, signer: signers.get(ref.issuerId)! }));
         await this.signAndStore(tx, batch);
+        // Stored responses of what is no longer ours to answer for (its issuer expired) go.
+        for (const job of batch) if (!job.stored?.length) await deleteResponses(tx, job.issuerId, job.serial);
         return batch;
       });
       // Nothing to do, another node's turn, or only certificates that cannot be signed for now
