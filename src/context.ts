@@ -96,7 +96,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         refreshIntervalMs: Math.min(ocspValidityMs / 12, 600_000),
       },
     );
-    ca.onIssued((issued) => ocsp.onIssued(issued)); // an OCSP answer exists before issuance returns
+    ca.withinIssuance(ocsp.issuanceWriter); // pre-signed responses commit with their certificates
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
     return {
       config,

@@ -64,6 +64,17 @@ export interface CertificateAuthorityOptions {
 interface PendingWrite {
   record: NewCertificate;
   event: AuditEvent;
+  /** What each writer prepared for this certificate, in the order of `writers`. */
+  prepared: unknown[];
+}
+
+/**
+ * More rows for each new certificate, recorded in the transaction that records it: prepared
+ * per certificate before (outside any transaction: signing, say), written per batch inside.
+ */
+export interface IssuanceWriter<Prepared> {
+  prepare(issued: IssuedCertificate): Promise<Prepared>;
+  write(tx: Queryable, prepared: readonly Prepared[]): Promise<void>;
 }
 
 export class CertificateAuthority {
@@ -72,14 +83,16 @@ export class CertificateAuthority {
   private readonly blocklist: CoalescedLookup<Buffer, boolean>;
   /** Issuances under way, so that shutdown waits for them (a signed certificate must be recorded). */
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly issuedListeners: ((issued: IssuedCertificate) => Promise<void> | void)[] = [];
+  private readonly writers: IssuanceWriter<unknown>[] = [];
 
   /**
-   * Called after each issuance has committed (e.g. to pre-sign its OCSP response). A failing
-   * listener does not fail the issuance; the listener's own periodic job must catch up.
+   * Adds rows recorded with each certificate: prepared (outside the transaction) once the
+   * certificate is signed, written in the transaction that records it, after the certificates
+   * and before their audit records, so they commit or roll back together (e.g. the new
+   * certificates' pre-signed OCSP responses: none exists without its answer).
    */
-  onIssued(listener: (issued: IssuedCertificate) => Promise<void> | void): void {
-    this.issuedListeners.push(listener);
+  withinIssuance<Prepared>(writer: IssuanceWriter<Prepared>): void {
+    this.writers.push(writer as IssuanceWriter<unknown>);
   }
 
   constructor(
@@ -107,6 +120,12 @@ export class CertificateAuthority {
       tx,
       items.map((item) => item.record),
     );
+    for (const [index, writer] of this.writers.entries())
+      await writer.write(
+        tx,
+        items.map((item) => item.prepared[index]),
+      );
+    // Last: appending takes the audit chain's head row, which every writer waits for until commit.
     await appendAudit(
       tx,
       this.clock,
@@ -233,8 +252,10 @@ export class CertificateAuthority {
       issued_at: now,
       request_id: actor.audit.requestId ?? null,
     };
+    const prepared = await Promise.all(this.writers.map((writer) => writer.prepare({ record, issuer })));
     await this.committer.submit({
       record,
+      prepared,
       event: {
         ...actor.audit,
         action: "certificate.issue",
@@ -247,16 +268,6 @@ export class CertificateAuthority {
         },
       },
     });
-    const issued = { record, issuer };
-    for (const listener of this.issuedListeners) {
-      try {
-        await listener(issued);
-      } catch (error) {
-        process.emitWarning(
-          `issuance listener failed for ${issuer.row.id}/${record.serial}: ${(error as Error).message}`,
-        );
-      }
-    }
-    return issued;
+    return { record, issuer };
   }
 }

@@ -36,7 +36,7 @@ import {
   upsertResponses,
 } from "../../../db/stores/ocsp.js";
 import { KeyStoreError } from "../../../hsm-adapters/key-store.js";
-import type { IssuedCertificate } from "../../ca/issuance.js";
+import type { IssuanceWriter } from "../../ca/issuance.js";
 import type { Issuer, IssuerRegistry } from "../../ca/issuers.js";
 import type { Clock } from "../../clock.js";
 import { ServiceError } from "../../errors.js";
@@ -347,10 +347,32 @@ export class OcspResponder {
   // ---------------------------------------------------------------------------------------
   // Pre-signing
 
-  /** ca.onIssued: the new certificate's responses exist before its issuance call returns. */
-  async onIssued(issued: IssuedCertificate): Promise<void> {
-    await this.resign(issued.issuer.row.id, issued.record.serial);
-  }
+  /**
+   * The new certificates' responses (good): signed as soon as each certificate is, outside
+   * any transaction, and stored in the transaction that records the certificates, so a
+   * certificate never exists without its pre-signed answer. They are not put in memory (the
+   * first request reads them), so issuance does not push out the responses being asked for.
+   * A signature that fails (key store down) leaves that response to the on-demand path and
+   * the periodic job; it does not fail the issuance.
+   */
+  readonly issuanceWriter: IssuanceWriter<OcspResponseRow[]> = {
+    prepare: async ({ issuer, record }) => {
+      const state = this.issuerState(issuer.row.id);
+      // Only a responder already loaded: loading one may take a connection (PGlite has one).
+      const signer = this.signers.cached(issuer.row.id);
+      if (!state || !signer) return [];
+      try {
+        const now = seconds(this.clock.now());
+        return (await this.signCertificate(signer, state, record.serial, { kind: "good" }, now)).rows;
+      } catch (error) {
+        process.emitWarning(
+          `OCSP pre-signing failed for ${issuer.row.id}/${record.serial}: ${(error as Error).message}`,
+        );
+        return [];
+      }
+    },
+    write: (tx, prepared) => upsertResponses(tx, prepared.flat()),
+  };
 
   /**
    * revocations.onChange: re-signs at once and, before returning (and so before the revoke,
@@ -416,38 +438,44 @@ export class OcspResponder {
         )
           status = { kind: "good" };
         if (!status || !state) return; // not a certificate of this issuer: "unknown" is never stored
-        for (const hash of CERT_ID_HASHES) {
-          const response = await this.sign(
-            job.signer,
-            encodeCertId(state.hashes[hash], job.serial),
-            status,
-            now,
-          );
-          const entry = cachedResponse({
-            issuerId: job.issuerId,
-            serial: job.serial,
-            hash,
-            status,
-            ...response,
-          });
-          job.stored.push(entry);
-          stored.push({
-            issuer_id: job.issuerId,
-            serial: job.serial,
-            hash_alg: hash,
-            status: status.kind === "revoked" ? "revoked" : "good",
-            revoked_at: status.kind === "revoked" ? status.time : null,
-            revocation_reason: status.kind === "revoked" ? status.reason : null,
-            this_update: entry.thisUpdate,
-            next_update: entry.nextUpdate,
-            refresh_at: new Date(entry.refreshAtMs),
-            der: entry.der,
-          });
-        }
+        const signed = await this.signCertificate(job.signer, state, job.serial, status, now);
+        job.stored = signed.entries;
+        stored.push(...signed.rows);
       }),
     );
     await upsertResponses(tx, stored);
     for (const job of jobs) if (job.invalidation) await notify(tx, INVALIDATE_CHANNEL, job.invalidation);
+  }
+
+  /** One certificate's responses, one per CertID digest: for memory and for the database. */
+  private async signCertificate(
+    signer: ResponderSigner,
+    state: IssuerState,
+    serial: string,
+    status: CertStatus,
+    now: Date,
+  ): Promise<{ entries: CachedResponse[]; rows: OcspResponseRow[] }> {
+    const issuerId = state.issuer.row.id;
+    const entries: CachedResponse[] = [];
+    const rows: OcspResponseRow[] = [];
+    for (const hash of CERT_ID_HASHES) {
+      const response = await this.sign(signer, encodeCertId(state.hashes[hash], serial), status, now);
+      const entry = cachedResponse({ issuerId, serial, hash, status, ...response });
+      entries.push(entry);
+      rows.push({
+        issuer_id: issuerId,
+        serial,
+        hash_alg: hash,
+        status: status.kind === "revoked" ? "revoked" : "good",
+        revoked_at: status.kind === "revoked" ? status.time : null,
+        revocation_reason: status.kind === "revoked" ? status.reason : null,
+        this_update: entry.thisUpdate,
+        next_update: entry.nextUpdate,
+        refresh_at: new Date(entry.refreshAtMs),
+        der: entry.der,
+      });
+    }
+    return { entries, rows };
   }
 
   private nextUpdate(thisUpdate: Date, signer: ResponderSigner): Date {
