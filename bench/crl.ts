@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createPostgresDatabase } from "../tests/helpers/databases.js";
+import { opensslSelfSignedP256 } from "./service.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SIZES = (process.env.BENCH_CRL_SIZES ?? "100000,1000000").split(",").map(Number);
@@ -87,23 +88,10 @@ async function main(): Promise<void> {
     // OpenSSL's CA: its own P-256 key and certificate (a benchmark CA), same signature algorithm as ours.
     const openssl = join(directory, "openssl");
     await mkdir(openssl);
-    await measure("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      "/CN=bench",
-      "-keyout",
-      join(openssl, "ca.key"),
-      "-out",
-      join(openssl, "ca.pem"),
-      "-days",
-      "30",
-    ]);
+    await measure(
+      "openssl",
+      opensslSelfSignedP256("/CN=bench", join(openssl, "ca.key"), join(openssl, "ca.pem")),
+    );
     await writeFile(
       join(openssl, "ca.cnf"),
       `[ ca ]\ndefault_ca = bench\n[ bench ]\ndatabase = ${openssl}/index.txt\ncrlnumber = ${openssl}/crlnumber\ncertificate = ${openssl}/ca.pem\nprivate_key = ${openssl}/ca.key\ndefault_md = sha256\ndefault_crl_days = 1\ncrl_extensions = crl_ext\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n`,

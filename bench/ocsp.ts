@@ -26,7 +26,16 @@ import { createPostgresDatabase } from "../tests/helpers/databases.js";
 import { buildOcspRequest, parseOcspResponse } from "../tests/helpers/ocsp.js";
 import { freePort } from "../tests/helpers/ports.js";
 import { type CpuUsage, cpuSnapshot, cpuUsage, waitForQuiet } from "./cpu.js";
-import { environment, envNumber, progress, ROOT, Service, sleep, table } from "./service.js";
+import {
+  environment,
+  envNumber,
+  opensslSelfSignedP256,
+  progress,
+  ROOT,
+  Service,
+  sleep,
+  table,
+} from "./service.js";
 import { runWrk, type WrkRequest, type WrkResult, wrkRequestsFile, wrkScript } from "./wrk.js";
 
 const run = promisify(execFile);
@@ -160,23 +169,14 @@ async function prepareOpenSsl(
   );
   await writeFile(join(directory, "index.txt.attr"), "unique_subject = no\n");
   // A P-256 responder key, like ours (OpenSSL does not check that the CA delegated it).
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=bench OCSP responder",
-    "-keyout",
-    join(directory, "responder.key"),
-    "-out",
-    join(directory, "responder.pem"),
-    "-days",
-    "2",
-  ]);
+  await run(
+    "openssl",
+    opensslSelfSignedP256(
+      "/CN=bench OCSP responder",
+      join(directory, "responder.key"),
+      join(directory, "responder.pem"),
+    ),
+  );
 }
 
 interface RunningOpenSsl {

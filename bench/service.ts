@@ -127,6 +127,27 @@ export class Service {
   }
 }
 
+/** `openssl req` arguments for a self-signed P-256 key and certificate (the benches' OpenSSL CAs and responders). */
+export function opensslSelfSignedP256(subject: string, keyPath: string, certificatePath: string): string[] {
+  return [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    subject,
+    "-keyout",
+    keyPath,
+    "-out",
+    certificatePath,
+    "-days",
+    "30",
+  ];
+}
+
 /** A Markdown table, columns padded to their widest cell; the first row is the header. */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
