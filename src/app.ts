@@ -34,6 +34,8 @@ import { identityRoutes } from "./identity/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
+import { ssoAdminRoutes } from "./sso/admin/routes.js";
+import { ssoRoutes } from "./sso/routes.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -254,6 +256,8 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
   await app.register(revocationRoutes(context));
   await app.register(crlRoutes(context));
   await app.register(ocspRoutes(context));
+  await app.register(ssoRoutes(context));
+  await app.register(ssoAdminRoutes(context));
   return app;
 }
 

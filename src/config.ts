@@ -37,6 +37,16 @@ export interface Config {
     /** Pre-signed responses each node keeps in memory (about 1 KB each). */
     readonly cacheEntries: number;
   };
+  readonly sso: {
+    /** JWS algorithm of ID, access and logout tokens (RFC 7518 §3.1). */
+    readonly signingAlgorithm: "ES256" | "RS256";
+    readonly accessTokenMinutes: number;
+    readonly idTokenMinutes: number;
+    readonly refreshTokenHours: number;
+    readonly sessionHours: number;
+    /** How long a new signing key is in the JWKS before it signs (staged rotation). */
+    readonly keyPublishHours: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -114,6 +124,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ocsp: {
       validityHours: integer(env, "CA_OCSP_VALIDITY_HOURS", 24, 1, 168),
       cacheEntries: integer(env, "CA_OCSP_CACHE_ENTRIES", 100_000, 0, 10_000_000),
+    },
+    sso: {
+      signingAlgorithm: oneOf(env, "CA_SSO_SIGNING_ALG", ["ES256", "RS256"] as const, "ES256"),
+      accessTokenMinutes: integer(env, "CA_SSO_ACCESS_TOKEN_MINUTES", 10, 1, 1440),
+      idTokenMinutes: integer(env, "CA_SSO_ID_TOKEN_MINUTES", 10, 1, 1440),
+      refreshTokenHours: integer(env, "CA_SSO_REFRESH_TOKEN_HOURS", 8, 1, 720),
+      sessionHours: integer(env, "CA_SSO_SESSION_HOURS", 10, 1, 720),
+      keyPublishHours: integer(env, "CA_SSO_KEY_PUBLISH_HOURS", 24, 0, 720),
     },
   };
 }

@@ -20,6 +20,7 @@ import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
 import { OcspSigners } from "./revocation/ocsp/signer.js";
 import { Revocations } from "./revocation/revocations.js";
+import { OpenIdProvider } from "./sso/provider.js";
 
 export interface ServiceContext {
   readonly config: Config;
@@ -36,6 +37,7 @@ export interface ServiceContext {
   readonly revocations: Revocations;
   readonly crls: CrlPublisher;
   readonly ocsp: OcspResponder;
+  readonly sso: OpenIdProvider;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -98,6 +100,19 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     );
     ca.withinIssuance(ocsp.issuanceWriter); // pre-signed responses commit with their certificates
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
+    const sso = new OpenIdProvider(db, keyStore, clock, {
+      issuer: config.publicBaseUrl,
+      mtlsBaseUrl: undefined,
+      algorithm: config.sso.signingAlgorithm,
+      accessTokenMs: config.sso.accessTokenMinutes * 60_000,
+      idTokenMs: config.sso.idTokenMinutes * 60_000,
+      refreshTokenMs: config.sso.refreshTokenHours * 3600_000,
+      sessionMs: config.sso.sessionHours * 3600_000,
+      keyPublishAheadMs: config.sso.keyPublishHours * 3600_000,
+      warn: (message) => process.emitWarning(message),
+    });
+    await sso.start();
+    revocations.onChange((change) => sso.onCertificateStatus(change)); // sessions on that certificate end
     return {
       config,
       db,
@@ -117,11 +132,13 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       revocations,
       crls,
       ocsp,
+      sso,
       reload,
       async close() {
         await crls.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await ocsp.stop();
+        await sso.stop();
         await keyStore.close();
         await db.close();
       },

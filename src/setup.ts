@@ -76,6 +76,7 @@ export async function initialize(
   await context.reload();
   const crls = await context.crls.publishDue(); // every issuer has a CRL from the start
   await context.ocsp.signers.ensureAll(actor); // and a delegated OCSP responder (RFC 6960 §4.2.2.2)
+  await context.sso.keys.ensureKey(actor); // the OpenID Provider's first token signing key
 
   let bootstrapKeyFile: string | undefined;
   if ((await listPrincipals(context.db)).length === 0) {

@@ -19,6 +19,8 @@ export const PERMISSIONS = {
   "audit:read": ["security-admin", "auditor"],
   "ca:read": ["security-admin", "auditor"],
   "ca:manage": ["security-admin"],
+  "client:read": ["security-admin", "auditor"],
+  "client:manage": ["security-admin"],
   "self:read": ALL,
 } as const satisfies Record<string, readonly Role[]>;
 

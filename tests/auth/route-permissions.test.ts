@@ -59,12 +59,28 @@ describe("route permissions (RBAC)", () => {
       .filter((route) => route.permission === "public" && !route.url.startsWith("/docs"))
       .map((route) => `${route.method} ${route.url}`);
     expect(publicRoutes.sort()).toEqual([
+      "GET /.well-known/openid-configuration",
       "GET /ca/:file",
+      "GET /consent",
       "GET /crl/:file",
       "GET /healthz",
+      "GET /login",
+      "GET /oauth/authorize",
+      "GET /oauth/authorize/resume",
+      "GET /oauth/jwks",
+      "GET /oauth/logout",
+      "GET /oauth/userinfo",
       "GET /ocsp/:issuer/*",
       "GET /openapi.json",
       "GET /readyz",
+      "POST /consent",
+      "POST /login/password",
+      "POST /oauth/authorize",
+      "POST /oauth/introspect",
+      "POST /oauth/logout",
+      "POST /oauth/revoke",
+      "POST /oauth/token",
+      "POST /oauth/userinfo",
       "POST /ocsp/:issuer",
     ]);
   });

@@ -90,6 +90,7 @@ export async function createHarness(
     async close() {
       await app.close();
       await context.ocsp.stop(); // its LISTEN connection (PostgreSQL), before the database goes
+      await context.sso.stop();
       await keyStore.close();
       await database.dispose();
       await rm(directory, { recursive: true, force: true });

@@ -1,0 +1,22 @@
+/**
+ * application/x-www-form-urlencoded parameters (the OAuth endpoints' bodies, RFC 6749
+ * Appendix B). A parameter given twice is refused (RFC 6749 §3.1, §3.2), and so is one
+ * without a value's `=` that would make "a" and "a=" differ.
+ */
+import { invalidRequest } from "./oauth-error.js";
+
+export function parseForm(body: string): Record<string, string> {
+  const params: Record<string, string> = Object.create(null);
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (name in params)
+      throw invalidRequest(`parameter ${name.slice(0, 64)} is given more than once (RFC 6749 §3.1)`);
+    params[name] = value;
+  }
+  return params;
+}
+
+/** The query string's parameters under the same rule. */
+export function parseQuery(url: string): Record<string, string> {
+  const question = url.indexOf("?");
+  return question < 0 ? Object.create(null) : parseForm(url.slice(question + 1));
+}

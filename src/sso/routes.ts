@@ -1,0 +1,263 @@
+/**
+ * The OpenID Provider over HTTP. These routes are `public` to the admin API's RBAC because
+ * each authenticates its caller itself, the OAuth way: the token, introspection and
+ * revocation endpoints authenticate the client (invalid_client otherwise), userinfo a bearer
+ * access token, the browser routes the SSO session and interaction cookies, and the
+ * certificate login the TLS client certificate. Errors are OAuth errors (RFC 6749 §5.2,
+ * RFC 6750 §3), and every response that carries a token or a secret is `no-store` (§5.1).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ServiceContext } from "../context.js";
+import type { FlowOutcome, PasswordVerifier } from "./authorize.js";
+import type { PresentedCertificate } from "./client-authentication.js";
+import { parseCookies, serializeCookie } from "./cookies.js";
+import { discoveryDocument, ENDPOINTS } from "./discovery.js";
+import { parseForm, parseQuery } from "./form-body.js";
+import { introspect } from "./introspection.js";
+import { invalidRequest, OAuthError } from "./oauth-error.js";
+import { tokenRequest } from "./token-endpoint.js";
+import { revokeToken } from "./token-revocation.js";
+import { userinfo } from "./userinfo.js";
+
+type Params = Record<string, string | undefined>;
+
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+};
+
+const formSchema = (summary: string) => ({
+  tags: ["sso"],
+  summary,
+  consumes: ["application/x-www-form-urlencoded"],
+  // RFC 6749 §3.1: unrecognized parameters are ignored; the known ones must be strings.
+  body: { type: "object", additionalProperties: { type: "string", maxLength: 8192 } },
+});
+
+export function ssoRoutes(context: ServiceContext) {
+  const sso = context.sso;
+  const secure = sso.options.issuer.startsWith("https:");
+
+  function send(reply: FastifyReply, outcome: FlowOutcome): FastifyReply {
+    if (outcome.cookies?.length)
+      reply.header(
+        "set-cookie",
+        outcome.cookies.map((cookie) => serializeCookie(cookie, secure)),
+      );
+    if (outcome.kind === "redirect")
+      return reply.code(303).header("cache-control", "no-store").header("location", outcome.location).send();
+    return reply.code(outcome.status).headers(PAGE_HEADERS).send(outcome.html);
+  }
+
+  const cookiesOf = (request: FastifyRequest) => parseCookies(request.headers.cookie);
+  const form = (request: FastifyRequest): Params => (request.body ?? {}) as Params;
+  /** The verified TLS client certificate of a request on the mTLS listener. */
+  const presented = async (_request: FastifyRequest): Promise<PresentedCertificate | undefined> => undefined;
+
+  async function authenticateClient(request: FastifyRequest) {
+    const params = form(request);
+    return sso.clientAuthenticator.authenticate({
+      authorization: request.headers.authorization,
+      clientId: params.client_id,
+      clientAssertion: params.client_assertion,
+      clientAssertionType: params.client_assertion_type,
+      certificate: await presented(request),
+    });
+  }
+
+  function bearer(request: FastifyRequest): string {
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header) : null;
+    const fromBody = request.method === "POST" ? form(request).access_token : undefined; // RFC 6750 §2.2
+    if (match && fromBody)
+      throw invalidRequest("the access token was sent in more than one way (RFC 6750 §2)");
+    const token = match?.[1] ?? fromBody;
+    if (!token) throw new OAuthError("invalid_token", "no access token was presented", 401);
+    return token;
+  }
+
+  return async function routes(app: FastifyInstance): Promise<void> {
+    app.addContentTypeParser(
+      "application/x-www-form-urlencoded",
+      { parseAs: "string", bodyLimit: 64 * 1024 },
+      (_request, body, done) => {
+        try {
+          done(null, parseForm(body as string));
+        } catch (error) {
+          done(error as Error, undefined);
+        }
+      },
+    );
+    app.setErrorHandler((error, request, reply) => {
+      const oauth =
+        error instanceof OAuthError
+          ? error
+          : (error as { validation?: unknown }).validation ||
+              ((error as { statusCode?: number }).statusCode ?? 500) < 500
+            ? invalidRequest((error as Error).message)
+            : undefined;
+      if (!oauth) throw error; // the app's problem+json handler
+      if (oauth.status === 401)
+        reply.header(
+          "www-authenticate",
+          oauth.error === "invalid_client"
+            ? 'Basic realm="gov-ca"'
+            : `Bearer error="${oauth.error}", error_description="${oauth.description.replaceAll('"', "'")}"`,
+        );
+      if (oauth.error === "insufficient_scope")
+        reply.header("www-authenticate", `Bearer error="insufficient_scope", scope="openid"`);
+      request.log.info({ oauthError: oauth.error }, oauth.description);
+      return reply
+        .code(oauth.status)
+        .header("cache-control", "no-store")
+        .send({ error: oauth.error, error_description: oauth.description });
+    });
+
+    const publicRoute = (summary: string, extra: object = {}) => ({
+      config: { public: true as const },
+      schema: { tags: ["sso"], summary, ...extra },
+    });
+
+    app.get(
+      "/.well-known/openid-configuration",
+      publicRoute("OpenID Connect Discovery 1.0 metadata"),
+      async (_r, reply) =>
+        reply
+          .header("cache-control", "public, max-age=300")
+          .send(discoveryDocument(sso.options.issuer, sso.options.mtlsBaseUrl, sso.options.algorithm)),
+    );
+
+    app.get(ENDPOINTS.jwks, publicRoute("The token signing keys, RFC 7517 JWK Set"), async (_r, reply) =>
+      reply
+        .type("application/jwk-set+json")
+        .header("cache-control", "public, max-age=300")
+        .send({ keys: sso.keys.published().map((key) => key.jwk) }),
+    );
+
+    // OpenID Connect Core §3.1.2.1: GET and POST.
+    app.get(
+      ENDPOINTS.authorization,
+      publicRoute("Authorization endpoint (code flow, PKCE S256)"),
+      async (request, reply) =>
+        send(reply, await sso.flow.authorize(parseQuery(request.url), cookiesOf(request))),
+    );
+    app.post(
+      ENDPOINTS.authorization,
+      { config: { public: true }, schema: formSchema("Authorization endpoint, form-encoded") },
+      async (request, reply) => send(reply, await sso.flow.authorize(form(request), cookiesOf(request))),
+    );
+    app.get(
+      `${ENDPOINTS.authorization}/resume`,
+      publicRoute("Continues an authorization request after login or consent"),
+      async (request, reply) =>
+        send(reply, await sso.flow.resume(parseQuery(request.url).interaction, cookiesOf(request))),
+    );
+
+    app.get("/login", publicRoute("The login page"), async (request, reply) =>
+      send(reply, await sso.flow.loginPage(parseQuery(request.url).interaction, cookiesOf(request))),
+    );
+    app.post(
+      "/login/password",
+      { config: { public: true }, schema: formSchema("Password + one-time code login") },
+      async (request, reply) =>
+        send(
+          reply,
+          await sso.flow.passwordLogin(
+            (context as unknown as { passwordLogin: PasswordVerifier }).passwordLogin,
+            form(request),
+            cookiesOf(request),
+            {
+              requestId: request.id,
+              remoteAddress: request.ip,
+            },
+          ),
+        ),
+    );
+    app.get("/consent", publicRoute("The consent page"), async (request, reply) =>
+      send(reply, await sso.flow.consentPage(parseQuery(request.url).interaction, cookiesOf(request))),
+    );
+    app.post(
+      "/consent",
+      { config: { public: true }, schema: formSchema("Allow or deny a client") },
+      async (request, reply) => send(reply, await sso.flow.consent(form(request), cookiesOf(request))),
+    );
+
+    app.post(
+      ENDPOINTS.token,
+      { config: { public: true }, schema: formSchema("Token endpoint (RFC 6749 §3.2)") },
+      async (request, reply) => {
+        const client = await authenticateClient(request);
+        const response = await tokenRequest(sso.grants, client, form(request));
+        return reply.header("cache-control", "no-store").header("pragma", "no-cache").send(response);
+      },
+    );
+
+    app.post(
+      ENDPOINTS.introspection,
+      { config: { public: true }, schema: formSchema("Token introspection (RFC 7662)") },
+      async (request, reply) => {
+        await authenticateClient(request);
+        const { token, token_type_hint: hint } = form(request);
+        if (!token) throw invalidRequest("token is missing (RFC 7662 §2.1)");
+        return reply.header("cache-control", "no-store").send(await introspect(sso.tokens, token, hint));
+      },
+    );
+
+    app.post(
+      ENDPOINTS.revocation,
+      { config: { public: true }, schema: formSchema("Token revocation (RFC 7009)") },
+      async (request, reply) => {
+        const { client } = await authenticateClient(request);
+        const { token, token_type_hint: hint } = form(request);
+        if (!token) throw invalidRequest("token is missing (RFC 7009 §2.1)");
+        await revokeToken(
+          { db: context.db, clock: context.clock, tokens: sso.tokens, state: sso.state },
+          client,
+          token,
+          hint,
+        );
+        return reply.header("cache-control", "no-store").code(200).send();
+      },
+    );
+
+    const userinfoHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const certificate = await presented(request);
+      const claims = await userinfo(sso.tokens, sso.users, bearer(request), certificate?.x5tS256);
+      return reply.header("cache-control", "no-store").send(claims);
+    };
+    app.get(
+      ENDPOINTS.userinfo,
+      publicRoute("UserInfo (OpenID Connect Core §5.3), bearer access token"),
+      userinfoHandler,
+    );
+    app.post(
+      ENDPOINTS.userinfo,
+      { config: { public: true }, schema: formSchema("UserInfo, POST") },
+      userinfoHandler,
+    );
+
+    const endSession = async (request: FastifyRequest, reply: FastifyReply, params: Params) =>
+      send(
+        reply,
+        await sso.endSession.handle(
+          params,
+          cookiesOf(request),
+          request.method === "POST" && params.confirm === "yes",
+          request.id,
+        ),
+      );
+    app.get(ENDPOINTS.endSession, publicRoute("RP-Initiated Logout 1.0"), (request, reply) =>
+      endSession(request, reply, parseQuery(request.url)),
+    );
+    app.post(
+      ENDPOINTS.endSession,
+      { config: { public: true }, schema: formSchema("RP-Initiated Logout 1.0, POST") },
+      (request, reply) => endSession(request, reply, form(request)),
+    );
+  };
+}
