@@ -2,6 +2,7 @@
  * An OpenID Provider under test, listening on a loopback port (openid-client speaks real
  * HTTP to it), with helpers to register clients as an administrator would.
  */
+import { createHmac } from "node:crypto";
 import * as oidc from "openid-client";
 import type { Engine } from "./databases.js";
 import { bearer, createHarness, type Harness } from "./harness.js";
@@ -42,4 +43,62 @@ export async function createSsoHarness(
       });
     },
   };
+}
+
+/** RFC 6238 TOTP (HMAC-SHA1, 30 s, 6 digits), written here independently of src/identity. */
+export function totp(secretBase32: string, at = Date.now()): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of secretBase32.replace(/=+$/, "").toUpperCase())
+    bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((byte) => Number.parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+/** A browser as far as the provider can tell: a cookie jar and redirects it follows by hand. */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+
+  constructor(private readonly dispatcher?: unknown) {}
+
+  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.cookies.size > 0)
+      headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    if (init.form) headers["content-type"] = "application/x-www-form-urlencoded";
+    const response = await fetch(url, {
+      method: init.method ?? (init.form ? "POST" : "GET"),
+      headers,
+      redirect: "manual",
+      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    } as RequestInit);
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const eq = pair!.indexOf("=");
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (/Max-Age=0/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return response;
+  }
+
+  /** Follows redirects from `url` until one leaves `origin` (the relying party's callback) or a page is shown. */
+  async follow(url: string, origin: string, init: { method?: string; form?: Record<string, string> } = {}) {
+    let response = await this.request(url, init);
+    let location = response.headers.get("location");
+    while (response.status >= 300 && response.status < 400 && location) {
+      const next = new URL(location, url);
+      if (next.origin !== origin) return { response, location: next.href };
+      url = next.href;
+      response = await this.request(url);
+      location = response.headers.get("location");
+    }
+    return { response, location: undefined, url };
+  }
 }
