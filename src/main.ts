@@ -3,6 +3,12 @@ import { DatabaseLockedError } from "../db/database.js";
 import { KeyStoreError } from "../hsm-adapters/key-store.js";
 import { auditVerifyCommand } from "./cli/audit.js";
 import { certListCommand, certShowCommand } from "./cli/cert.js";
+import {
+  clientCreateCommand,
+  clientDisableCommand,
+  clientListCommand,
+  ssoRotateKeyCommand,
+} from "./cli/client.js";
 import { type Command, commandHelp, parse, print, printError, UsageError } from "./cli/command.js";
 import { crlGenerateCommand } from "./cli/crl.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
@@ -28,6 +34,10 @@ const COMMANDS: readonly Command[] = [
   orgCreateCommand,
   orgListCommand,
   auditVerifyCommand,
+  clientCreateCommand,
+  clientListCommand,
+  clientDisableCommand,
+  ssoRotateKeyCommand,
 ];
 
 function overview(): string {
