@@ -37,6 +37,11 @@ export interface Config {
     /** Pre-signed responses each node keeps in memory (about 1 KB each). */
     readonly cacheEntries: number;
   };
+  readonly login: {
+    /** Consecutive failed password logins that lock a directory user's account. */
+    readonly maxFailures: number;
+    readonly lockoutMinutes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -114,6 +119,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ocsp: {
       validityHours: integer(env, "CA_OCSP_VALIDITY_HOURS", 24, 1, 168),
       cacheEntries: integer(env, "CA_OCSP_CACHE_ENTRIES", 100_000, 0, 10_000_000),
+    },
+    login: {
+      maxFailures: integer(env, "CA_LOGIN_MAX_FAILURES", 5, 1, 100),
+      lockoutMinutes: integer(env, "CA_LOGIN_LOCKOUT_MINUTES", 15, 1, 1440),
     },
   };
 }

@@ -15,7 +15,10 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { OrgUnitDirectory } from "./identity/org-units.js";
+import { PasswordLogin } from "./identity/password-login.js";
+import { SecretSealer } from "./identity/secret-seal.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
+import { Directory } from "./identity/users.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
 import { OcspSigners } from "./revocation/ocsp/signer.js";
@@ -30,6 +33,9 @@ export interface ServiceContext {
   readonly profiles: ProfileRegistry;
   readonly orgUnits: OrgUnitDirectory;
   readonly accounts: ServiceAccounts;
+  /** Civil servants: users, roles, passwords and TOTP. */
+  readonly directory: Directory;
+  readonly passwordLogin: PasswordLogin;
   readonly authenticator: ApiKeyAuthenticator;
   readonly ca: CertificateAuthority;
   readonly dualControl: DualControl;
@@ -98,6 +104,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     );
     ca.withinIssuance(ocsp.issuanceWriter); // pre-signed responses commit with their certificates
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
+    const sealer = new SecretSealer(keyStore);
     return {
       config,
       db,
@@ -107,6 +114,11 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       profiles,
       orgUnits,
       accounts: new ServiceAccounts(db, clock, orgUnits),
+      directory: new Directory(db, clock, orgUnits, sealer, { totpIssuer: config.caOrganization }),
+      passwordLogin: new PasswordLogin(db, clock, sealer, {
+        maxFailures: config.login.maxFailures,
+        lockoutMs: config.login.lockoutMinutes * 60_000,
+      }),
       authenticator: new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000),
       ca,
       dualControl: new DualControl(db, clock, keyStore, issuers, {

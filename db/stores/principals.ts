@@ -121,3 +121,11 @@ export async function listApiKeys(
   );
   return rows;
 }
+
+export async function enablePrincipal(tx: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    "UPDATE principals SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
+    [id],
+  );
+  return rowCount === 1;
+}
