@@ -27,6 +27,7 @@ export interface NewUser {
   org_unit: string | null;
   employee_number: string;
   email: string | null;
+  created_at: Date;
 }
 
 const USER_SELECT = `SELECT p.id, p.name, p.roles, p.org_unit, p.disabled_at, p.created_at,
@@ -43,10 +44,11 @@ export async function insertUsers(tx: Queryable, users: readonly NewUser[]): Pro
   const { rows } = await tx.query<{ principal_id: string }>(
     `WITH input AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb)
-         AS r(id uuid, name text, roles text[], org_unit text, employee_number text, email text)),
+         AS r(id uuid, name text, roles text[], org_unit text, employee_number text, email text,
+               created_at timestamptz)),
      principal AS (
-       INSERT INTO principals (id, kind, name, roles, org_unit)
-       SELECT id, 'user', name, roles, org_unit FROM input RETURNING id)
+       INSERT INTO principals (id, kind, name, roles, org_unit, created_at)
+       SELECT id, 'user', name, roles, org_unit, created_at FROM input RETURNING id)
      INSERT INTO users (principal_id, employee_number, email)
      SELECT id, employee_number, email FROM input
      ON CONFLICT ((lower(employee_number))) DO NOTHING

@@ -93,13 +93,14 @@ const toDirectoryUser = (row: UserRow): DirectoryUser => ({
   lastLoginAt: row.last_login_at,
 });
 
-const newUser = (id: string, fields: UserFields): NewUser => ({
+const newUser = (id: string, fields: UserFields, createdAt: Date): NewUser => ({
   id,
   name: fields.name,
   roles: fields.roles,
   org_unit: fields.orgUnit,
   employee_number: fields.employeeNumber,
   email: fields.email,
+  created_at: createdAt,
 });
 
 const taken = (employeeNumber: string) =>
@@ -159,7 +160,8 @@ export class Directory {
     if (actor.principal) requireUserManagement(actor.principal, fields);
     const id = randomUUID();
     await this.db.transaction(async (tx) => {
-      if ((await insertUsers(tx, [newUser(id, fields)])).length === 0) throw taken(fields.employeeNumber);
+      if ((await insertUsers(tx, [newUser(id, fields, this.clock.now())])).length === 0)
+        throw taken(fields.employeeNumber);
       await appendAudit(tx, this.clock, [this.createEvent(actor, id, fields)]);
     });
     return this.require(id);
@@ -211,6 +213,7 @@ export class Directory {
       valid.push({ line: row.line, id: randomUUID(), fields });
     }
 
+    const now = this.clock.now();
     const ids = await this.db.transaction(async (tx) => {
       const inUse = await takenEmployeeNumbers(
         tx,
@@ -229,7 +232,7 @@ export class Directory {
         const chunk = writable.slice(start, start + IMPORT_CHUNK);
         const inserted = await insertUsers(
           tx,
-          chunk.map((row) => newUser(row.id, row.fields)),
+          chunk.map((row) => newUser(row.id, row.fields, now)),
         );
         if (inserted.length !== chunk.length)
           throw conflict(
