@@ -30,6 +30,7 @@ import {
   STATUS_TITLES,
   unauthenticated,
 } from "./errors.js";
+import { directoryRoutes } from "./identity/directory/routes.js";
 import { identityRoutes } from "./identity/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
@@ -251,6 +252,7 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
 
   await app.register(caRoutes(context));
   await app.register(identityRoutes(context));
+  await app.register(directoryRoutes(context));
   await app.register(auditRoutes(context));
   await app.register(caOperationRoutes(context));
   await app.register(revocationRoutes(context));

@@ -47,6 +47,11 @@ export interface Config {
     /** How long a new signing key is in the JWKS before it signs (staged rotation). */
     readonly keyPublishHours: number;
   };
+  readonly login: {
+    /** Consecutive failed password logins that lock a directory user's account. */
+    readonly maxFailures: number;
+    readonly lockoutMinutes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -132,6 +137,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refreshTokenHours: integer(env, "CA_SSO_REFRESH_TOKEN_HOURS", 8, 1, 720),
       sessionHours: integer(env, "CA_SSO_SESSION_HOURS", 10, 1, 720),
       keyPublishHours: integer(env, "CA_SSO_KEY_PUBLISH_HOURS", 24, 0, 720),
+    },
+    login: {
+      maxFailures: integer(env, "CA_LOGIN_MAX_FAILURES", 5, 1, 100),
+      lockoutMinutes: integer(env, "CA_LOGIN_LOCKOUT_MINUTES", 15, 1, 1440),
     },
   };
 }

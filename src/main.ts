@@ -16,6 +16,15 @@ import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
 import { ocspRefreshCommand } from "./cli/ocsp.js";
 import { holdCommand, releaseCommand, revokeCommand } from "./cli/revoke.js";
+import {
+  userCreateCommand,
+  userDisableCommand,
+  userEnableCommand,
+  userImportCommand,
+  userListCommand,
+  userPasswordCommand,
+  userTotpCommand,
+} from "./cli/users.js";
 import { ConfigError } from "./config.js";
 import { ServiceError } from "./errors.js";
 
@@ -33,6 +42,13 @@ const COMMANDS: readonly Command[] = [
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,
+  userCreateCommand,
+  userImportCommand,
+  userListCommand,
+  userDisableCommand,
+  userEnableCommand,
+  userPasswordCommand,
+  userTotpCommand,
   auditVerifyCommand,
   clientCreateCommand,
   clientListCommand,

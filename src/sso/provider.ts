@@ -23,7 +23,7 @@ import { SigningKeys } from "./signing-keys.js";
 import { TokenState } from "./token-state.js";
 import { TokenVerifier } from "./token-verifier.js";
 import { TokenMinter } from "./tokens.js";
-import { UserClaims } from "./user-claims.js";
+import { type DirectoryEntry, UserClaims } from "./user-claims.js";
 
 export interface ProviderOptions {
   readonly issuer: string;
@@ -58,6 +58,7 @@ export class OpenIdProvider {
     keyStore: KeyStore,
     readonly clock: Clock,
     readonly options: ProviderOptions,
+    directory: (id: string) => Promise<DirectoryEntry | undefined>,
   ) {
     this.clients = new ClientRegistry(db, clock);
     this.keys = new SigningKeys(db, keyStore, clock, {
@@ -73,7 +74,7 @@ export class OpenIdProvider {
     this.state = new TokenState(db, clock, options.warn);
     this.backchannel = new BackchannelLogout(this.clients, this.minter, options.warn);
     this.sessions = new SsoSessions(db, clock, this.state, this.backchannel, options.sessionMs);
-    this.users = new UserClaims(db);
+    this.users = new UserClaims(directory);
     this.grants = {
       db,
       clock,
