@@ -17,6 +17,7 @@ import Fastify, {
 } from "fastify";
 import { KeyStoreError } from "../hsm-adapters/key-store.js";
 import { auditRoutes } from "./audit/routes.js";
+import { principalFromAccessToken } from "./auth/access-token.js";
 import type { Permission } from "./auth/permissions.js";
 import { requirePermission } from "./auth/policy.js";
 import type { Principal } from "./auth/principal.js";
@@ -122,13 +123,37 @@ function validatorCompiler() {
     (httpPart === "body" ? strictAjv : coercingAjv).compile(schema);
 }
 
-export async function buildApp(context: ServiceContext): Promise<FastifyInstance> {
+/** Query parameters that carry credentials (OIDC RP-Initiated Logout's id_token_hint, RFC 6750 §2.3). */
+const SECRET_PARAMETERS =
+  /([?&](?:id_token_hint|access_token|code|refresh_token|client_secret|client_assertion|token)=)[^&]*/g;
+
+/** What the log records of a request: no credentials in headers (redacted) or in the query. */
+function requestForLog(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: request.url.replace(SECRET_PARAMETERS, "$1[redacted]"),
+    host: request.host,
+    remoteAddress: request.ip,
+  };
+}
+
+export interface AppOptions {
+  /** Where the log goes (stdout by default); tests read it to prove nothing secret is logged. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+export async function buildApp(context: ServiceContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = context;
   const app = Fastify({
     logger:
       config.logLevel === "silent"
         ? false
-        : { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
+        : {
+            level: config.logLevel,
+            redact: ["req.headers.authorization", "req.headers.cookie"],
+            serializers: { req: requestForLog },
+            ...(options.logStream ? { stream: options.logStream } : {}),
+          },
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => randomUUID(),
     onProtoPoisoning: "error",
@@ -164,8 +189,17 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
     const header = request.headers.authorization;
     if (header) {
       const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
-      if (!match) throw unauthenticated("the Authorization header must be `Bearer <api key>`");
-      request.principal = await context.authenticator.authenticate(match[1]!);
+      if (!match)
+        throw unauthenticated("the Authorization header must be `Bearer <api key or access token>`");
+      const token = match[1]!;
+      request.principal = token.startsWith("gca_")
+        ? await context.authenticator.authenticate(token)
+        : await principalFromAccessToken(
+            context.sso.tokens,
+            context.directory,
+            context.sso.options.issuer,
+            token,
+          );
     }
     requirePermission(request.principal, permission);
   });
