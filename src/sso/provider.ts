@@ -5,6 +5,7 @@
  * on them (ARCHITECTURE.md data flow 2).
  */
 import type { Database } from "../../db/database.js";
+import { purgeExpired } from "../../db/stores/sso-interactions.js";
 import type { KeyStore } from "../../hsm-adapters/key-store.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
@@ -24,6 +25,8 @@ import { TokenState } from "./token-state.js";
 import { TokenVerifier } from "./token-verifier.js";
 import { TokenMinter } from "./tokens.js";
 import { type DirectoryEntry, UserClaims } from "./user-claims.js";
+
+const PURGE_INTERVAL_MS = 10 * 60_000;
 
 export interface ProviderOptions {
   readonly issuer: string;
@@ -97,10 +100,19 @@ export class OpenIdProvider {
     this.tokens = new AccessTokens(db, clock, this.verifier, this.clients, this.state);
   }
 
+  private purgeTimer: NodeJS.Timeout | undefined;
+
   /** Loads the signing keys and the revocation memory (the first key is made by `ca init`). */
   async start(): Promise<void> {
     await this.keys.reload();
     await this.state.start();
+    // Expired interactions, codes, assertion jtis and revoked-token entries are never needed again.
+    this.purgeTimer = setInterval(() => {
+      purgeExpired(this.db, this.clock.now()).catch((error: Error) =>
+        this.options.warn(`SSO: purging expired rows failed: ${error.message}`),
+      );
+    }, PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
   }
 
   /** Revoked or held: the sessions that logged in with this certificate end now (released: nothing to undo). */
@@ -119,6 +131,7 @@ export class OpenIdProvider {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.purgeTimer);
     await this.backchannel.drain();
     await this.state.stop();
   }

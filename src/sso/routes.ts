@@ -82,6 +82,8 @@ export function ssoRoutes(context: ServiceContext) {
   }
 
   return async function routes(app: FastifyInstance): Promise<void> {
+    // RFC 6749 §3.2, §4.1.3: OAuth requests are form-encoded; nothing else is parsed here.
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser(
       "application/x-www-form-urlencoded",
       { parseAs: "string", bodyLimit: 64 * 1024 },
