@@ -3,6 +3,7 @@
  * signs, the old one keeps signing until then, and stays published until every token it
  * signed has expired; tokens signed by either verify throughout.
  */
+import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliActor } from "../../src/auth/principal.js";
@@ -67,5 +68,36 @@ describe("signing key rotation", () => {
     expect(await jwks()).toEqual([next.kid]);
     expect(await active(lastOfOld)).toBe(false);
     expect(await active(await mint())).toBe(true);
+  });
+});
+
+describe("RS256 signing (CA_SSO_SIGNING_ALG)", () => {
+  let harness: SsoHarness;
+  beforeAll(async () => {
+    harness = await createSsoHarness("pglite", { env: { CA_SSO_SIGNING_ALG: "RS256" } });
+  });
+  afterAll(async () => harness?.close());
+
+  it("signs with an RSA key from the key store and says so in discovery", async () => {
+    const client = await harness.client({
+      clientId: "rsa-user",
+      name: "RSA",
+      tokenEndpointAuthMethod: "client_secret_basic",
+      grantTypes: ["client_credentials"],
+      scopes: [],
+    });
+    const config = await harness.discover(client.clientId, client.clientSecret!);
+    expect(config.serverMetadata().id_token_signing_alg_values_supported).toEqual(["RS256"]);
+    const token = (await oidc.clientCredentialsGrant(config)).access_token;
+    const { payload, protectedHeader } = await jwtVerify(
+      token,
+      createRemoteJWKSet(new URL(`${harness.issuer}/oauth/jwks`)),
+      {
+        issuer: harness.issuer,
+        algorithms: ["RS256"],
+      },
+    );
+    expect(protectedHeader).toMatchObject({ alg: "RS256", typ: "at+jwt" });
+    expect(payload.client_id).toBe("rsa-user");
   });
 });
