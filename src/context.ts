@@ -7,6 +7,7 @@ import { type Database, openDatabase } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
 import type { KeyStore } from "../hsm-adapters/key-store.js";
 import { openKeyStore } from "../hsm-adapters/open.js";
+import { ClientCertificates } from "./auth/client-certificate.js";
 import { CertificateAuthority } from "./ca/issuance.js";
 import { IssuerRegistry } from "./ca/issuers.js";
 import { DualControl } from "./ca/operations/dual-control.js";
@@ -36,6 +37,8 @@ export interface ServiceContext {
   readonly revocations: Revocations;
   readonly crls: CrlPublisher;
   readonly ocsp: OcspResponder;
+  /** Checks TLS client certificates (certificate login, RFC 8705 tls_client_auth). */
+  readonly clientCertificates: ClientCertificates;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -97,6 +100,11 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       },
     );
     ca.withinIssuance(ocsp.issuanceWriter); // pre-signed responses commit with their certificates
+    const clientCertificates = new ClientCertificates(db, clock, issuers);
+    // A status change: this node forgets the certificate's row at once, the other nodes on the
+    // OCSP invalidation, which they acknowledge before the revoke, hold or release call returns.
+    revocations.onChange((change) => clientCertificates.onStatusChange(change));
+    ocsp.invalidation.attach(clientCertificates.statuses);
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
     return {
       config,
@@ -117,6 +125,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       revocations,
       crls,
       ocsp,
+      clientCertificates,
       reload,
       async close() {
         await crls.stop();

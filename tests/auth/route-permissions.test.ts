@@ -59,6 +59,7 @@ describe("route permissions (RBAC)", () => {
       .filter((route) => route.permission === "public" && !route.url.startsWith("/docs"))
       .map((route) => `${route.method} ${route.url}`);
     expect(publicRoutes.sort()).toEqual([
+      "GET /api/v1/me/certificate", // authenticated by the TLS client certificate (tests/http/mtls-listener.test.ts)
       "GET /ca/:file",
       "GET /crl/:file",
       "GET /healthz",
