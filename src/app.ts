@@ -21,6 +21,7 @@ import { principalFromAccessToken } from "./auth/access-token.js";
 import type { Permission } from "./auth/permissions.js";
 import { requirePermission } from "./auth/policy.js";
 import type { Principal } from "./auth/principal.js";
+import { clientCertificateRoutes } from "./auth/routes.js";
 import { caOperationRoutes } from "./ca/operations/routes.js";
 import { caRoutes } from "./ca/routes.js";
 import type { ServiceContext } from "./context.js";
@@ -49,6 +50,12 @@ declare module "fastify" {
     principal?: Principal;
   }
 }
+
+/** OpenAPI 3.1 §4.8.27 security scheme type "mutualTLS", which @fastify/swagger's (3.0) types lack. */
+const MUTUAL_TLS_SCHEME = {
+  type: "mutualTLS",
+  description: "a TLS client certificate issued by this service, on the mTLS listener (RFC 8705 §5)",
+} as unknown as { type: "http"; scheme: string };
 
 export interface RouteRecord {
   readonly method: string;
@@ -237,7 +244,10 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
           "Certificate issuance, CA certificates and administration. Errors are RFC 9457 problem documents.",
       },
       components: {
-        securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "gca_… API key" } },
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer", description: "gca_… API key" },
+          mutualTLS: MUTUAL_TLS_SCHEME,
+        },
       },
     },
     transform: ({ schema, url, route }) => {
@@ -287,6 +297,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   await app.register(caRoutes(context));
   await app.register(identityRoutes(context));
   await app.register(directoryRoutes(context));
+  await app.register(clientCertificateRoutes(context));
   await app.register(auditRoutes(context));
   await app.register(caOperationRoutes(context));
   await app.register(revocationRoutes(context));

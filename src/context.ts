@@ -8,6 +8,7 @@ import { migrate } from "../db/migrate.js";
 import type { KeyStore } from "../hsm-adapters/key-store.js";
 import { openKeyStore } from "../hsm-adapters/open.js";
 import { systemActor } from "./auth/principal.js";
+import { ClientCertificates } from "./auth/client-certificate.js";
 import { CertificateAuthority } from "./ca/issuance.js";
 import { IssuerRegistry } from "./ca/issuers.js";
 import { DualControl } from "./ca/operations/dual-control.js";
@@ -45,6 +46,8 @@ export interface ServiceContext {
   readonly crls: CrlPublisher;
   readonly ocsp: OcspResponder;
   readonly sso: OpenIdProvider;
+  /** Checks TLS client certificates (certificate login, RFC 8705 tls_client_auth). */
+  readonly clientCertificates: ClientCertificates;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -106,6 +109,11 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       },
     );
     ca.withinIssuance(ocsp.issuanceWriter); // pre-signed responses commit with their certificates
+    const clientCertificates = new ClientCertificates(db, clock, issuers);
+    // A status change: this node forgets the certificate's row at once, the other nodes on the
+    // OCSP invalidation, which they acknowledge before the revoke, hold or release call returns.
+    revocations.onChange((change) => clientCertificates.onStatusChange(change));
+    ocsp.invalidation.attach(clientCertificates.statuses);
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
     const sealer = new SecretSealer(keyStore);
     const directory = new Directory(db, clock, orgUnits, sealer, { totpIssuer: config.caOrganization });
@@ -154,6 +162,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       crls,
       ocsp,
       sso,
+      clientCertificates,
       reload,
       async close() {
         await crls.stop();
