@@ -7,8 +7,8 @@ import { type Database, openDatabase } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
 import type { KeyStore } from "../hsm-adapters/key-store.js";
 import { openKeyStore } from "../hsm-adapters/open.js";
-import { systemActor } from "./auth/principal.js";
 import { ClientCertificates } from "./auth/client-certificate.js";
+import { systemActor } from "./auth/principal.js";
 import { CertificateAuthority } from "./ca/issuance.js";
 import { IssuerRegistry } from "./ca/issuers.js";
 import { DualControl } from "./ca/operations/dual-control.js";
@@ -123,7 +123,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       clock,
       {
         issuer: config.publicBaseUrl,
-        mtlsBaseUrl: undefined,
+        mtlsBaseUrl: config.mtls?.publicUrl,
         algorithm: config.sso.signingAlgorithm,
         accessTokenMs: config.sso.accessTokenMinutes * 60_000,
         idTokenMs: config.sso.idTokenMinutes * 60_000,

@@ -66,6 +66,7 @@ describe("route permissions (RBAC)", () => {
       "GET /crl/:file",
       "GET /healthz",
       "GET /login",
+      "GET /login/certificate",
       "GET /oauth/authorize",
       "GET /oauth/authorize/resume",
       "GET /oauth/jwks",
