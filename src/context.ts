@@ -151,6 +151,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       passwordLogin: new PasswordLogin(db, clock, sealer, {
         maxFailures: config.login.maxFailures,
         lockoutMs: config.login.lockoutMinutes * 60_000,
+        addressMaxFailures: config.login.addressMaxFailures,
       }),
       authenticator: new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000),
       ca,
