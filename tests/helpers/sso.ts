@@ -3,6 +3,7 @@
  * HTTP to it), with helpers to register clients as an administrator would.
  */
 import { createHmac, generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
 import * as oidc from "openid-client";
 import type { Role } from "../../db/stores/principals.js";
 import { actorOf, cliActor } from "../../src/auth/principal.js";
@@ -201,4 +202,36 @@ export async function passwordLogin(
       `login did not redirect: ${done.response.status} ${(await done.response.text()).slice(0, 500)}`,
     );
   return done.location;
+}
+
+/** A relying party's back-channel logout endpoint (Back-Channel Logout 1.0 §2.5) on loopback. */
+export interface LogoutReceiver {
+  /** Its base URL; POSTs to `${url}/<client>` are recorded under that client. */
+  readonly url: string;
+  readonly received: { readonly client: string; readonly token: string }[];
+  close(): Promise<void>;
+}
+
+export async function startLogoutReceiver(): Promise<LogoutReceiver> {
+  const received: { client: string; token: string }[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    request.on("end", () => {
+      received.push({
+        client: request.url!.slice(1),
+        token: new URLSearchParams(body).get("logout_token") ?? "",
+      });
+      response.writeHead(204).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

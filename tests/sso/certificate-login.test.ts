@@ -5,7 +5,6 @@
  * (introspection, userinfo, refresh, back-channel logout). A business system authenticates
  * with `tls_client_auth` (RFC 8705 §2.1) and gets certificate-bound tokens (§3).
  */
-import { createServer, type Server } from "node:http";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as oidc from "openid-client";
 import { Agent } from "undici";
@@ -13,30 +12,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueClientCertificate } from "../helpers/client-certificates.js";
 import { ENGINES } from "../helpers/databases.js";
 import { bearer } from "../helpers/harness.js";
-import { freePort } from "../helpers/ports.js";
-import { Browser, createSsoHarness, type SsoHarness, type TestUser } from "../helpers/sso.js";
+import {
+  Browser,
+  createSsoHarness,
+  type LogoutReceiver,
+  type SsoHarness,
+  startLogoutReceiver,
+  type TestUser,
+} from "../helpers/sso.js";
 
 const CALLBACK = "https://portal.gov.test/callback";
 
 describe.each(ENGINES)("certificate login and mTLS clients (%s)", (engine) => {
   let harness: SsoHarness;
   let portal: oidc.Configuration;
-  let rpServer: Server;
-  const logoutTokens: string[] = [];
+  let receiver: LogoutReceiver;
 
   beforeAll(async () => {
-    const rpPort = await freePort();
-    rpServer = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      request.on("end", () => {
-        logoutTokens.push(new URLSearchParams(body).get("logout_token") ?? "");
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => rpServer.listen(rpPort, "127.0.0.1", resolve));
+    receiver = await startLogoutReceiver();
     harness = await createSsoHarness(engine, { mtls: true });
     const client = await harness.client({
       clientId: "portal",
@@ -45,13 +38,13 @@ describe.each(ENGINES)("certificate login and mTLS clients (%s)", (engine) => {
       grantTypes: ["authorization_code", "refresh_token"],
       redirectUris: [CALLBACK],
       firstParty: true,
-      backchannelLogoutUri: `http://127.0.0.1:${rpPort}/logout`,
+      backchannelLogoutUri: `${receiver.url}/portal`,
     });
     portal = await harness.discover(client.clientId, client.clientSecret!);
   });
   afterAll(async () => {
     await harness?.close();
-    rpServer?.close();
+    await receiver?.close();
   });
 
   /** A browser holding the user's certificate; logs in with it and returns the tokens. */
@@ -116,8 +109,8 @@ describe.each(ENGINES)("certificate login and mTLS clients (%s)", (engine) => {
     await harness.context.sso.backchannel.drain();
     const jwks = createRemoteJWKSet(new URL(`${harness.issuer}/oauth/jwks`));
     const sids = await Promise.all(
-      logoutTokens.map(
-        async (token) =>
+      receiver.received.map(
+        async ({ token }) =>
           (await jwtVerify(token, jwks, { audience: "portal", typ: "logout+jwt" })).payload.sid,
       ),
     );
