@@ -75,6 +75,7 @@ export class Service {
       CA_DATA_DIR: options.dataDir,
       LOG_LEVEL: "warn",
       CA_KEY_ALGORITHM: "ecdsa-p256",
+      CA_MTLS_PORT: "0", // the benchmarks measure the main listener; a fixed second port could collide
     };
     for (const name of ["DATABASE_URL", "CA_KEYSTORE", "CA_KEK", "CA_PUBLIC_URL"]) delete env[name];
     if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;

@@ -17,9 +17,11 @@ import Fastify, {
 } from "fastify";
 import { KeyStoreError } from "../hsm-adapters/key-store.js";
 import { auditRoutes } from "./audit/routes.js";
+import { principalFromAccessToken } from "./auth/access-token.js";
 import type { Permission } from "./auth/permissions.js";
 import { requirePermission } from "./auth/policy.js";
 import type { Principal } from "./auth/principal.js";
+import { clientCertificateRoutes } from "./auth/routes.js";
 import { caOperationRoutes } from "./ca/operations/routes.js";
 import { caRoutes } from "./ca/routes.js";
 import type { ServiceContext } from "./context.js";
@@ -30,6 +32,7 @@ import {
   STATUS_TITLES,
   unauthenticated,
 } from "./errors.js";
+import { directoryRoutes } from "./identity/directory/routes.js";
 import { identityRoutes } from "./identity/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
@@ -47,6 +50,12 @@ declare module "fastify" {
     principal?: Principal;
   }
 }
+
+/** OpenAPI 3.1 §4.8.27 security scheme type "mutualTLS", which @fastify/swagger's (3.0) types lack. */
+const MUTUAL_TLS_SCHEME = {
+  type: "mutualTLS",
+  description: "a TLS client certificate issued by this service, on the mTLS listener (RFC 8705 §5)",
+} as unknown as { type: "http"; scheme: string };
 
 export interface RouteRecord {
   readonly method: string;
@@ -121,13 +130,37 @@ function validatorCompiler() {
     (httpPart === "body" ? strictAjv : coercingAjv).compile(schema);
 }
 
-export async function buildApp(context: ServiceContext): Promise<FastifyInstance> {
+/** Query parameters that carry credentials (OIDC RP-Initiated Logout's id_token_hint, RFC 6750 §2.3). */
+const SECRET_PARAMETERS =
+  /([?&](?:id_token_hint|access_token|code|refresh_token|client_secret|client_assertion|token)=)[^&]*/g;
+
+/** What the log records of a request: no credentials in headers (redacted) or in the query. */
+function requestForLog(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: request.url.replace(SECRET_PARAMETERS, "$1[redacted]"),
+    host: request.host,
+    remoteAddress: request.ip,
+  };
+}
+
+export interface AppOptions {
+  /** Where the log goes (stdout by default); tests read it to prove nothing secret is logged. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+export async function buildApp(context: ServiceContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = context;
   const app = Fastify({
     logger:
       config.logLevel === "silent"
         ? false
-        : { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
+        : {
+            level: config.logLevel,
+            redact: ["req.headers.authorization", "req.headers.cookie"],
+            serializers: { req: requestForLog },
+            ...(options.logStream ? { stream: options.logStream } : {}),
+          },
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => randomUUID(),
     onProtoPoisoning: "error",
@@ -163,8 +196,17 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
     const header = request.headers.authorization;
     if (header) {
       const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
-      if (!match) throw unauthenticated("the Authorization header must be `Bearer <api key>`");
-      request.principal = await context.authenticator.authenticate(match[1]!);
+      if (!match)
+        throw unauthenticated("the Authorization header must be `Bearer <api key or access token>`");
+      const token = match[1]!;
+      request.principal = token.startsWith("gca_")
+        ? await context.authenticator.authenticate(token)
+        : await principalFromAccessToken(
+            context.sso.tokens,
+            context.directory,
+            context.sso.options.issuer,
+            token,
+          );
     }
     requirePermission(request.principal, permission);
   });
@@ -202,7 +244,10 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
           "Certificate issuance, CA certificates and administration. Errors are RFC 9457 problem documents.",
       },
       components: {
-        securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "gca_… API key" } },
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer", description: "gca_… API key" },
+          mutualTLS: MUTUAL_TLS_SCHEME,
+        },
       },
     },
     transform: ({ schema, url, route }) => {
@@ -251,6 +296,8 @@ export async function buildApp(context: ServiceContext): Promise<FastifyInstance
 
   await app.register(caRoutes(context));
   await app.register(identityRoutes(context));
+  await app.register(directoryRoutes(context));
+  await app.register(clientCertificateRoutes(context));
   await app.register(auditRoutes(context));
   await app.register(caOperationRoutes(context));
   await app.register(revocationRoutes(context));

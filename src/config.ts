@@ -8,9 +8,25 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "../hsm-adapters/key-store.js";
 
+/**
+ * The mutual-TLS listener (RFC 8705 §5 "mtls_endpoint_aliases"): the same application over
+ * HTTPS on a port of its own, asking every client for a certificate (RFC 8446 §4.3.2).
+ */
+export interface MtlsConfig {
+  readonly host: string;
+  readonly port: number;
+  /** What clients are told to use (discovery's mtls_endpoint_aliases), e.g. https://sso.gov.cn:3443. */
+  readonly publicUrl: string;
+  /** PEM files of the listener's own certificate (chain) and key; unset: a development certificate. */
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+}
+
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /** Undefined when CA_MTLS_PORT=0. */
+  readonly mtls: MtlsConfig | undefined;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
@@ -47,6 +63,11 @@ export interface Config {
     /** How long a new signing key is in the JWKS before it signs (staged rotation). */
     readonly keyPublishHours: number;
   };
+  readonly login: {
+    /** Consecutive failed password logins that lock a directory user's account. */
+    readonly maxFailures: number;
+    readonly lockoutMinutes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -79,13 +100,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = env.HOST || "127.0.0.1";
   const port = integer(env, "PORT", 3000, 0, 65535);
   const dataDir = resolve(env.CA_DATA_DIR || "./data");
-  const publicBaseUrl = (
-    env.CA_PUBLIC_URL || `http://${host.includes(":") ? `[${host}]` : host}:${port}`
-  ).replace(/\/+$/, "");
+  const publicBaseUrl = (env.CA_PUBLIC_URL || `http://${bracketed(host)}:${port}`).replace(/\/+$/, "");
   if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicBaseUrl))
     throw new ConfigError(
       `CA_PUBLIC_URL must be an http(s) URL without query or fragment, got "${publicBaseUrl}"`,
     );
+  const mtls = mtlsConfig(env, host, port);
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
     throw new ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL");
@@ -97,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     host,
     port,
+    mtls,
     dataDir,
     databaseUrl,
     databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 16, 1, 500),
@@ -133,6 +154,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sessionHours: integer(env, "CA_SSO_SESSION_HOURS", 10, 1, 720),
       keyPublishHours: integer(env, "CA_SSO_KEY_PUBLISH_HOURS", 24, 0, 720),
     },
+    login: {
+      maxFailures: integer(env, "CA_LOGIN_MAX_FAILURES", 5, 1, 100),
+      lockoutMinutes: integer(env, "CA_LOGIN_LOCKOUT_MINUTES", 15, 1, 1440),
+    },
+  };
+}
+
+const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host);
+
+/** CA_MTLS_*, CA_TLS_CERT and CA_TLS_KEY; CA_MTLS_PORT=0 turns the listener off. */
+function mtlsConfig(env: NodeJS.ProcessEnv, host: string, port: number): MtlsConfig | undefined {
+  const mtlsPort = integer(env, "CA_MTLS_PORT", 3443, 0, 65535);
+  if (mtlsPort === 0) return undefined;
+  if (mtlsPort === port && port !== 0)
+    throw new ConfigError(`CA_MTLS_PORT must differ from PORT (both are ${port})`);
+  const mtlsHost = env.CA_MTLS_HOST || host;
+  const publicUrl = (env.CA_MTLS_PUBLIC_URL || `https://${bracketed(mtlsHost)}:${mtlsPort}`).replace(
+    /\/+$/,
+    "",
+  );
+  if (!/^https:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl))
+    throw new ConfigError(
+      `CA_MTLS_PUBLIC_URL must be an https URL without query or fragment, got "${publicUrl}"`,
+    );
+  const certFile = env.CA_TLS_CERT || undefined;
+  const keyFile = env.CA_TLS_KEY || undefined;
+  if (Boolean(certFile) !== Boolean(keyFile))
+    throw new ConfigError(
+      "CA_TLS_CERT and CA_TLS_KEY go together: set both, or neither for a development certificate",
+    );
+  return {
+    host: mtlsHost,
+    port: mtlsPort,
+    publicUrl,
+    certFile: certFile && resolve(certFile),
+    keyFile: keyFile && resolve(keyFile),
   };
 }
 

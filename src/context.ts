@@ -7,6 +7,8 @@ import { type Database, openDatabase } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
 import type { KeyStore } from "../hsm-adapters/key-store.js";
 import { openKeyStore } from "../hsm-adapters/open.js";
+import { systemActor } from "./auth/principal.js";
+import { ClientCertificates } from "./auth/client-certificate.js";
 import { CertificateAuthority } from "./ca/issuance.js";
 import { IssuerRegistry } from "./ca/issuers.js";
 import { DualControl } from "./ca/operations/dual-control.js";
@@ -15,7 +17,10 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { OrgUnitDirectory } from "./identity/org-units.js";
+import { PasswordLogin } from "./identity/password-login.js";
+import { SecretSealer } from "./identity/secret-seal.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
+import { Directory } from "./identity/users.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
 import { OcspSigners } from "./revocation/ocsp/signer.js";
@@ -31,6 +36,9 @@ export interface ServiceContext {
   readonly profiles: ProfileRegistry;
   readonly orgUnits: OrgUnitDirectory;
   readonly accounts: ServiceAccounts;
+  /** Civil servants: users, roles, passwords and TOTP. */
+  readonly directory: Directory;
+  readonly passwordLogin: PasswordLogin;
   readonly authenticator: ApiKeyAuthenticator;
   readonly ca: CertificateAuthority;
   readonly dualControl: DualControl;
@@ -38,6 +46,8 @@ export interface ServiceContext {
   readonly crls: CrlPublisher;
   readonly ocsp: OcspResponder;
   readonly sso: OpenIdProvider;
+  /** Checks TLS client certificates (certificate login, RFC 8705 tls_client_auth). */
+  readonly clientCertificates: ClientCertificates;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -99,20 +109,34 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       },
     );
     ca.withinIssuance(ocsp.issuanceWriter); // pre-signed responses commit with their certificates
+    const clientCertificates = new ClientCertificates(db, clock, issuers);
+    // A status change: this node forgets the certificate's row at once, the other nodes on the
+    // OCSP invalidation, which they acknowledge before the revoke, hold or release call returns.
+    revocations.onChange((change) => clientCertificates.onStatusChange(change));
+    ocsp.invalidation.attach(clientCertificates.statuses);
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
-    const sso = new OpenIdProvider(db, keyStore, clock, {
-      issuer: config.publicBaseUrl,
-      mtlsBaseUrl: undefined,
-      algorithm: config.sso.signingAlgorithm,
-      accessTokenMs: config.sso.accessTokenMinutes * 60_000,
-      idTokenMs: config.sso.idTokenMinutes * 60_000,
-      refreshTokenMs: config.sso.refreshTokenHours * 3600_000,
-      sessionMs: config.sso.sessionHours * 3600_000,
-      keyPublishAheadMs: config.sso.keyPublishHours * 3600_000,
-      warn: (message) => process.emitWarning(message),
-    });
+    const sealer = new SecretSealer(keyStore);
+    const directory = new Directory(db, clock, orgUnits, sealer, { totpIssuer: config.caOrganization });
+    const sso = new OpenIdProvider(
+      db,
+      keyStore,
+      clock,
+      {
+        issuer: config.publicBaseUrl,
+        mtlsBaseUrl: undefined,
+        algorithm: config.sso.signingAlgorithm,
+        accessTokenMs: config.sso.accessTokenMinutes * 60_000,
+        idTokenMs: config.sso.idTokenMinutes * 60_000,
+        refreshTokenMs: config.sso.refreshTokenHours * 3600_000,
+        sessionMs: config.sso.sessionHours * 3600_000,
+        keyPublishAheadMs: config.sso.keyPublishHours * 3600_000,
+        warn: (message) => process.emitWarning(message),
+      },
+      (id) => directory.get(id),
+    );
     await sso.start();
     revocations.onChange((change) => sso.onCertificateStatus(change)); // sessions on that certificate end
+    directory.onDisabled((userId) => sso.onPrincipalDisabled(systemActor, userId)); // and a disabled user's
     return {
       config,
       db,
@@ -122,6 +146,11 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       profiles,
       orgUnits,
       accounts: new ServiceAccounts(db, clock, orgUnits),
+      directory,
+      passwordLogin: new PasswordLogin(db, clock, sealer, {
+        maxFailures: config.login.maxFailures,
+        lockoutMs: config.login.lockoutMinutes * 60_000,
+      }),
       authenticator: new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000),
       ca,
       dualControl: new DualControl(db, clock, keyStore, issuers, {
@@ -133,6 +162,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       crls,
       ocsp,
       sso,
+      clientCertificates,
       reload,
       async close() {
         await crls.stop();

@@ -3,6 +3,12 @@ import { DatabaseLockedError } from "../db/database.js";
 import { KeyStoreError } from "../hsm-adapters/key-store.js";
 import { auditVerifyCommand } from "./cli/audit.js";
 import { certListCommand, certShowCommand } from "./cli/cert.js";
+import {
+  clientCreateCommand,
+  clientDisableCommand,
+  clientListCommand,
+  ssoRotateKeyCommand,
+} from "./cli/client.js";
 import { type Command, commandHelp, parse, print, printError, UsageError } from "./cli/command.js";
 import { crlGenerateCommand } from "./cli/crl.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
@@ -10,6 +16,15 @@ import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
 import { ocspRefreshCommand } from "./cli/ocsp.js";
 import { holdCommand, releaseCommand, revokeCommand } from "./cli/revoke.js";
+import {
+  userCreateCommand,
+  userDisableCommand,
+  userEnableCommand,
+  userImportCommand,
+  userListCommand,
+  userPasswordCommand,
+  userTotpCommand,
+} from "./cli/users.js";
 import { ConfigError } from "./config.js";
 import { ServiceError } from "./errors.js";
 
@@ -27,7 +42,18 @@ const COMMANDS: readonly Command[] = [
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,
+  userCreateCommand,
+  userImportCommand,
+  userListCommand,
+  userDisableCommand,
+  userEnableCommand,
+  userPasswordCommand,
+  userTotpCommand,
   auditVerifyCommand,
+  clientCreateCommand,
+  clientListCommand,
+  clientDisableCommand,
+  ssoRotateKeyCommand,
 ];
 
 function overview(): string {

@@ -1,11 +1,56 @@
-/** Starts the HTTP listener on an initialized context, with graceful shutdown. */
+/**
+ * The listeners on an initialized context: the main one (HTTP), and the mutual-TLS one (HTTPS
+ * asking for client certificates, RFC 8705 §5) serving the same application; graceful shutdown
+ * of both.
+ */
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import type { ServiceContext } from "./context.js";
+import { type MtlsListener, startMtlsListener } from "./tls/mtls-listener.js";
+import { serverCredentials } from "./tls/server-credentials.js";
 
-export async function startServer(context: ServiceContext): Promise<FastifyInstance> {
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  /** Undefined when CA_MTLS_PORT=0. */
+  readonly mtls: MtlsListener | undefined;
+  /** Stops both listeners, letting requests in flight finish; the context stays open. */
+  close(): Promise<void>;
+}
+
+/** Both listeners, without the periodic jobs or signal handling (tests start the service this way). */
+export async function startListeners(context: ServiceContext): Promise<RunningServer> {
   const app = await buildApp(context);
-  await app.listen({ host: context.config.host, port: context.config.port });
+  let mtls: MtlsListener | undefined;
+  try {
+    await app.ready();
+    const { mtls: mtlsConfig } = context.config;
+    if (mtlsConfig)
+      mtls = await startMtlsListener({
+        host: mtlsConfig.host,
+        port: mtlsConfig.port,
+        credentials: await serverCredentials(context, mtlsConfig),
+        issuers: context.issuers,
+        handler: (request, response) => app.routing(request, response),
+      });
+    await app.listen({ host: context.config.host, port: context.config.port });
+  } catch (error) {
+    await Promise.all([app.close(), mtls?.close()]);
+    throw error;
+  }
+  if (mtls)
+    app.log.info(`mTLS listener on ${context.config.mtls?.publicUrl}: ${mtls.credentials.description}`);
+  return {
+    app,
+    mtls,
+    async close() {
+      await Promise.all([app.close(), mtls?.close()]);
+    },
+  };
+}
+
+export async function startServer(context: ServiceContext): Promise<RunningServer> {
+  const running = await startListeners(context);
+  const { app } = running;
   context.crls.start();
   context.ocsp.start();
   let closing = false;
@@ -13,7 +58,7 @@ export async function startServer(context: ServiceContext): Promise<FastifyInsta
     if (closing) return;
     closing = true;
     app.log.info({ signal }, "shutting down: finishing requests in flight");
-    void app
+    void running
       .close()
       .then(() => context.close())
       .then(
@@ -26,5 +71,5 @@ export async function startServer(context: ServiceContext): Promise<FastifyInsta
   };
   process.once("SIGINT", () => shutdown("SIGINT"));
   process.once("SIGTERM", () => shutdown("SIGTERM"));
-  return app;
+  return running;
 }

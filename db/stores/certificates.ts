@@ -134,3 +134,28 @@ export async function countCertificates(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM certificates");
   return rows[0]!.n;
 }
+
+/** What a client-certificate check needs of a certificate row: its status, owner and names, not its DER. */
+export type CertificateState = Omit<
+  CertificateRow,
+  "der" | "invalidity_date" | "issued_at" | "request_id"
+> & {
+  /** SHA-256 of the stored DER: a presented certificate is this one only if its digest is the same. */
+  der_sha256: Buffer;
+};
+
+/** The states of many certificates in one query (one value per reference, in order; undefined when absent). */
+export async function findCertificateStates(
+  db: Queryable,
+  refs: readonly { issuerId: string; serial: string }[],
+): Promise<(CertificateState | undefined)[]> {
+  const { rows } = await db.query<CertificateState>(
+    `SELECT c.issuer_id, c.serial, c.profile, c.subject, c.org_unit, c.owner_id, c.sans, c.not_before,
+       c.not_after, c.status, c.revoked_at, c.revocation_reason, c.spki_sha256, sha256(c.der) AS der_sha256
+     FROM unnest($1::text[], $2::text[]) AS k (issuer_id, serial)
+     JOIN certificates c USING (issuer_id, serial)`,
+    [refs.map((ref) => ref.issuerId), refs.map((ref) => ref.serial)],
+  );
+  const found = new Map(rows.map((row) => [`${row.issuer_id}/${row.serial}`, row]));
+  return refs.map((ref) => found.get(`${ref.issuerId}/${ref.serial}`));
+}

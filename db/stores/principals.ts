@@ -6,27 +6,28 @@ export interface PrincipalRow {
   id: string;
   kind: "service-account" | "user";
   name: string;
-  role: Role;
+  /** Several for a directory user, exactly one for a service account. */
+  roles: Role[];
   org_unit: string | null;
   dns_names: string[];
   disabled_at: Date | null;
   created_at: Date;
 }
 
-const PRINCIPAL_COLUMNS = "id, kind, name, role, org_unit, dns_names, disabled_at, created_at";
+export const PRINCIPAL_COLUMNS = "id, kind, name, roles, org_unit, dns_names, disabled_at, created_at";
 
 export async function insertPrincipal(
   tx: Queryable,
-  principal: Pick<PrincipalRow, "id" | "kind" | "name" | "role" | "org_unit" | "dns_names">,
+  principal: Pick<PrincipalRow, "id" | "kind" | "name" | "roles" | "org_unit" | "dns_names">,
 ): Promise<PrincipalRow> {
   const { rows } = await tx.query<PrincipalRow>(
-    `INSERT INTO principals (id, kind, name, role, org_unit, dns_names) VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO principals (id, kind, name, roles, org_unit, dns_names) VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING ${PRINCIPAL_COLUMNS}`,
     [
       principal.id,
       principal.kind,
       principal.name,
-      principal.role,
+      principal.roles,
       principal.org_unit,
       JSON.stringify(principal.dns_names),
     ],
@@ -86,7 +87,7 @@ export async function findApiKey(
 ): Promise<{ key: ApiKeyRow; principal: PrincipalRow } | undefined> {
   const { rows } = await db.query<ApiKeyRow & { p: PrincipalRow }>(
     `SELECT k.id, k.principal_id, k.secret_hash, k.created_at, k.expires_at, k.revoked_at,
-            json_build_object('id', p.id, 'kind', p.kind, 'name', p.name, 'role', p.role, 'org_unit', p.org_unit,
+            json_build_object('id', p.id, 'kind', p.kind, 'name', p.name, 'roles', p.roles, 'org_unit', p.org_unit,
                               'dns_names', p.dns_names, 'disabled_at', p.disabled_at, 'created_at', p.created_at) AS p
      FROM api_keys k JOIN principals p ON p.id = k.principal_id WHERE k.id = $1`,
     [id],
@@ -119,4 +120,12 @@ export async function listApiKeys(
     [principalId],
   );
   return rows;
+}
+
+export async function enablePrincipal(tx: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    "UPDATE principals SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
+    [id],
+  );
+  return rowCount === 1;
 }

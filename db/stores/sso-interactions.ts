@@ -45,10 +45,6 @@ export async function deleteInteraction(db: Queryable, id: string): Promise<void
   await db.query("DELETE FROM sso_interactions WHERE id = $1", [id]);
 }
 
-export async function deleteExpiredInteractions(db: Queryable, now: Date): Promise<void> {
-  await db.query("DELETE FROM sso_interactions WHERE expires_at <= $1", [now]);
-}
-
 export async function getConsent(
   db: Queryable,
   principalId: string,
@@ -73,4 +69,12 @@ export async function upsertConsent(
      ON CONFLICT (principal_id, client_id) DO UPDATE SET scopes = EXCLUDED.scopes, granted_at = EXCLUDED.granted_at`,
     [principalId, clientId, JSON.stringify(scopes), at],
   );
+}
+
+/** Deletes what has expired and can never be used again; returns how many rows went. */
+export async function purgeExpired(db: Queryable, now: Date): Promise<number> {
+  let deleted = 0;
+  for (const table of ["sso_interactions", "oauth_codes", "oauth_assertion_jtis", "oauth_revoked_tokens"])
+    deleted += (await db.query(`DELETE FROM ${table} WHERE expires_at <= $1`, [now])).rowCount;
+  return deleted;
 }

@@ -16,6 +16,9 @@ export const PERMISSIONS = {
   "org-unit:manage": ["security-admin"],
   "principal:read": ["security-admin", "auditor"],
   "principal:manage": ["security-admin"],
+  // RA operators: users of their org subtree; managing only subscribers (policy.ts, requireUserScope).
+  "user:read": ["security-admin", "ra-operator", "auditor"],
+  "user:manage": ["security-admin", "ra-operator"],
   "audit:read": ["security-admin", "auditor"],
   "ca:read": ["security-admin", "auditor"],
   "ca:manage": ["security-admin"],
@@ -26,5 +29,6 @@ export const PERMISSIONS = {
 
 export type Permission = keyof typeof PERMISSIONS;
 
-export const roleHas = (role: Role, permission: Permission): boolean =>
-  (PERMISSIONS[permission] as readonly Role[]).includes(role);
+/** A principal holds a permission when any one of its roles does. */
+export const rolesHold = (roles: readonly Role[], permission: Permission): boolean =>
+  roles.some((role) => (PERMISSIONS[permission] as readonly Role[]).includes(role));

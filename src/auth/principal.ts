@@ -7,7 +7,8 @@ export interface Principal {
   readonly id: string;
   readonly kind: PrincipalRow["kind"];
   readonly name: string;
-  readonly role: Role;
+  /** At least one; a directory user may hold several, a service account holds one. */
+  readonly roles: readonly Role[];
   /** The org unit; for an RA operator the root of the subtree it may act in. */
   readonly orgUnit: string | null;
   /** DNS names and IP addresses a subscriber may have in its certificates. */
@@ -24,7 +25,7 @@ export const principalFromRow = (row: PrincipalRow): Principal => ({
   id: row.id,
   kind: row.kind,
   name: row.name,
-  role: row.role,
+  roles: row.roles,
   orgUnit: row.org_unit,
   dnsNames: row.dns_names,
 });

@@ -10,9 +10,10 @@ import { GroupCommitter } from "../../db/group-commit.js";
 import { blockedKeys } from "../../db/stores/blocklist.js";
 import { insertCertificates, type NewCertificate } from "../../db/stores/certificates.js";
 import { type AuditEvent, appendAudit } from "../audit/log.js";
+import { actingIn } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
-import { badRequest, forbidden, ServiceError } from "../errors.js";
+import { badRequest, ServiceError } from "../errors.js";
 import type { OrgUnitDirectory } from "../identity/org-units.js";
 import { encodeTbsCertificate } from "../pki/certificate.js";
 import {
@@ -141,10 +142,10 @@ export class CertificateAuthority {
   }
 
   private async issueCertificate(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
-    // Step 1: the profile, and whether this caller may request it.
+    // Step 1: the profile, and in which of its roles this caller may request it: the widest
+    // role the profile lists decides the subject (a subscriber only for itself).
     const profile = this.profiles.require(request.profile);
-    if (actor.principal && !profile.requesters.includes(actor.principal.role))
-      throw forbidden(`the ${actor.principal.role} role may not request "${profile.name}" certificates`);
+    const requester = actingIn(actor, profile.requesters, `request "${profile.name}" certificates`);
 
     // Step 2: the issuing CA.
     const issuer = request.issuer ? this.issuers.get(request.issuer) : this.issuers.defaultIssuing();
@@ -176,7 +177,7 @@ export class CertificateAuthority {
       );
 
     // Step 4: the subject and subjectAltNames, from the caller's authorization.
-    const subject = await resolveSubject(actor, profile, this.orgUnits, this.options, {
+    const subject = await resolveSubject(requester, profile, this.orgUnits, this.options, {
       subject: request.subject,
       names: request.subjectAltNames ?? csr.requestedNames ?? [],
     });

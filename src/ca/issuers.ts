@@ -31,6 +31,7 @@ export function issuerUrls(publicBaseUrl: string, issuerId: string) {
 
 export class IssuerRegistry {
   private byId = new Map<string, Issuer>();
+  private readonly reloaded = new Set<() => void>();
 
   constructor(
     private readonly db: Queryable,
@@ -64,6 +65,13 @@ export class IssuerRegistry {
       });
     }
     this.byId = next;
+    for (const listener of this.reloaded) listener();
+  }
+
+  /** Calls `listener` after each reload (the mTLS listener's list of client CAs); returns how to stop. */
+  onReload(listener: () => void): () => void {
+    this.reloaded.add(listener);
+    return () => this.reloaded.delete(listener);
   }
 
   all(): Issuer[] {

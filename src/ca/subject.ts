@@ -5,7 +5,7 @@
  * rules, and a subscriber may only have the DNS names and IPs registered for it.
  */
 import { isIP } from "node:net";
-import { requireOrgScope } from "../auth/policy.js";
+import { requestsForItself, requireOrgScope } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import { badRequest } from "../errors.js";
 import type { OrgUnitDirectory } from "../identity/org-units.js";
@@ -106,8 +106,9 @@ export async function resolveSubject(
   let ownerId: string | null = null;
   let serialNumber: string | undefined;
   const names = checkNames(profile, request.names);
+  const forItself = principal !== undefined && requestsForItself(principal);
 
-  if (principal?.role === "subscriber") {
+  if (principal && forItself) {
     if (request.subject)
       throw badRequest(
         "subject-not-allowed",
@@ -140,7 +141,7 @@ export async function resolveSubject(
     const candidates = names
       .filter((name) => name.type === "dns" || name.type === "ip")
       .map((name) => name.value);
-    if (principal?.role === "subscriber" || !commonName) commonName = candidates[0] ?? commonName;
+    if (forItself || !commonName) commonName = candidates[0] ?? commonName;
     if (!commonName || !candidates.includes(commonName.toLowerCase()))
       throw badRequest(
         "common-name-not-in-san",

@@ -77,13 +77,14 @@ export const initCommand: Command = {
 
 export const serveCommand: Command = {
   path: ["serve"],
-  summary: "Start the HTTP service (initializing on first start, as `ca init` does).",
+  summary: "Start the HTTP service and the mTLS listener (initializing on first start, as `ca init` does).",
   usage: "",
   options: {},
   help: {},
   async run() {
     const config = loadConfig();
-    const listeningOn = `listening on http://${config.host}:${config.port} (public URL ${config.publicBaseUrl}; API docs at /docs)`;
+    const mtls = config.mtls ? `; mTLS listener on ${config.mtls.publicUrl}` : "";
+    const listeningOn = `listening on http://${config.host}:${config.port} (public URL ${config.publicBaseUrl}; API docs at /docs)${mtls}`;
     const context = await openContext(config);
     try {
       if (cluster.isWorker) {
@@ -96,8 +97,9 @@ export const serveCommand: Command = {
         await initialize(context, cliActor(userInfo().username), { onStep: (message) => print(message) }),
       );
       if (config.workers === 1) {
-        await startServer(context);
+        const running = await startServer(context);
         print(listeningOn);
+        if (running.mtls) print(`mTLS server certificate: ${running.mtls.credentials.description}`);
         return await new Promise<number>(() => undefined); // runs until a signal stops it
       }
     } catch (error) {

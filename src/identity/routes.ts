@@ -15,7 +15,7 @@ const accountView = (row: PrincipalRow) => ({
   id: row.id,
   kind: row.kind,
   name: row.name,
-  role: row.role,
+  roles: row.roles,
   orgUnit: row.org_unit,
   dnsNames: row.dns_names,
   disabledAt: row.disabled_at?.toISOString() ?? null,

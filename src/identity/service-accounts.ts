@@ -64,7 +64,7 @@ export class ServiceAccounts {
         id: randomUUID(),
         kind: "service-account",
         name: request.name,
-        role: request.role,
+        roles: [request.role],
         org_unit: request.orgUnit,
         dns_names: dnsNames,
       });

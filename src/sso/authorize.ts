@@ -142,22 +142,27 @@ export class AuthorizationFlow {
       nonce: request.nonce,
       codeChallenge: request.codeChallenge,
     });
-    const cookies: Cookie[] = [];
-    if (interaction) {
-      await deleteInteraction(this.db, interaction.id);
-      cookies.push({ name: interactionCookie(interaction.id), value: "", maxAge: 0 });
-    }
-    if (loggedInHere)
-      cookies.push({
-        name: SESSION_COOKIE,
-        value: await this.sessions.cookieFor(session.sessionId),
-        maxAge: (session.expiresAt.getTime() - now) / 1000,
-      });
     return {
       kind: "redirect",
       location: withParams(request.redirectUri, { code, state: request.state, iss: this.options.issuer }),
-      cookies,
+      cookies: interaction ? await this.finish(interaction, session) : [],
     };
+  }
+
+  /**
+   * Ends an interaction: its cookie goes, and a login made in it becomes the browser's SSO
+   * session (whatever the client is then told: a user who denies consent is still logged in).
+   */
+  private async finish(interaction: InteractionRow, session: SsoSession | undefined): Promise<Cookie[]> {
+    await deleteInteraction(this.db, interaction.id);
+    const cookies: Cookie[] = [{ name: interactionCookie(interaction.id), value: "", maxAge: 0 }];
+    if (session && interaction.session_id === session.sessionId)
+      cookies.push({
+        name: SESSION_COOKIE,
+        value: await this.sessions.cookieFor(session.sessionId),
+        maxAge: (session.expiresAt.getTime() - this.clock.now().getTime()) / 1000,
+      });
+    return cookies;
   }
 
   /** Starts (or continues) an interaction and sends the browser to the login or consent page. */
@@ -327,8 +332,7 @@ export class AuthorizationFlow {
         : await this.sessions.fromCookie(cookies[SESSION_COOKIE]);
       if (!session) throw new AuthorizationPageError("you are not logged in any more; start again");
       if (form.decision !== "allow") {
-        await deleteInteraction(this.db, interaction.id);
-        return this.redirectError(
+        const denied = this.redirectError(
           new AuthorizationRedirectError(
             "access_denied",
             "the user denied the request",
@@ -336,6 +340,7 @@ export class AuthorizationFlow {
             request.state,
           ),
         );
+        return { ...denied, cookies: await this.finish(interaction, session) };
       }
       await this.db.transaction(async (tx) => {
         await upsertConsent(tx, session.principalId, request.clientId, request.scope, this.clock.now());

@@ -5,6 +5,7 @@
  * on them (ARCHITECTURE.md data flow 2).
  */
 import type { Database } from "../../db/database.js";
+import { purgeExpired } from "../../db/stores/sso-interactions.js";
 import type { KeyStore } from "../../hsm-adapters/key-store.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
@@ -23,7 +24,9 @@ import { SigningKeys } from "./signing-keys.js";
 import { TokenState } from "./token-state.js";
 import { TokenVerifier } from "./token-verifier.js";
 import { TokenMinter } from "./tokens.js";
-import { UserClaims } from "./user-claims.js";
+import { type DirectoryEntry, UserClaims } from "./user-claims.js";
+
+const PURGE_INTERVAL_MS = 10 * 60_000;
 
 export interface ProviderOptions {
   readonly issuer: string;
@@ -58,6 +61,7 @@ export class OpenIdProvider {
     keyStore: KeyStore,
     readonly clock: Clock,
     readonly options: ProviderOptions,
+    directory: (id: string) => Promise<DirectoryEntry | undefined>,
   ) {
     this.clients = new ClientRegistry(db, clock);
     this.keys = new SigningKeys(db, keyStore, clock, {
@@ -73,7 +77,7 @@ export class OpenIdProvider {
     this.state = new TokenState(db, clock, options.warn);
     this.backchannel = new BackchannelLogout(this.clients, this.minter, options.warn);
     this.sessions = new SsoSessions(db, clock, this.state, this.backchannel, options.sessionMs);
-    this.users = new UserClaims(db);
+    this.users = new UserClaims(directory);
     this.grants = {
       db,
       clock,
@@ -96,10 +100,19 @@ export class OpenIdProvider {
     this.tokens = new AccessTokens(db, clock, this.verifier, this.clients, this.state);
   }
 
+  private purgeTimer: NodeJS.Timeout | undefined;
+
   /** Loads the signing keys and the revocation memory (the first key is made by `ca init`). */
   async start(): Promise<void> {
     await this.keys.reload();
     await this.state.start();
+    // Expired interactions, codes, assertion jtis and revoked-token entries are never needed again.
+    this.purgeTimer = setInterval(() => {
+      purgeExpired(this.db, this.clock.now()).catch((error: Error) =>
+        this.options.warn(`SSO: purging expired rows failed: ${error.message}`),
+      );
+    }, PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
   }
 
   /** Revoked or held: the sessions that logged in with this certificate end now (released: nothing to undo). */
@@ -118,6 +131,7 @@ export class OpenIdProvider {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.purgeTimer);
     await this.backchannel.drain();
     await this.state.stop();
   }

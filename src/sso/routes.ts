@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceContext } from "../context.js";
-import type { FlowOutcome, PasswordVerifier } from "./authorize.js";
+import type { FlowOutcome } from "./authorize.js";
 import type { PresentedCertificate } from "./client-authentication.js";
 import { parseCookies, serializeCookie } from "./cookies.js";
 import { discoveryDocument, ENDPOINTS } from "./discovery.js";
@@ -82,6 +82,8 @@ export function ssoRoutes(context: ServiceContext) {
   }
 
   return async function routes(app: FastifyInstance): Promise<void> {
+    // RFC 6749 §3.2, §4.1.3: OAuth requests are form-encoded; nothing else is parsed here.
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser(
       "application/x-www-form-urlencoded",
       { parseAs: "string", bodyLimit: 64 * 1024 },
@@ -167,15 +169,10 @@ export function ssoRoutes(context: ServiceContext) {
       async (request, reply) =>
         send(
           reply,
-          await sso.flow.passwordLogin(
-            (context as unknown as { passwordLogin: PasswordVerifier }).passwordLogin,
-            form(request),
-            cookiesOf(request),
-            {
-              requestId: request.id,
-              remoteAddress: request.ip,
-            },
-          ),
+          await sso.flow.passwordLogin(context.passwordLogin, form(request), cookiesOf(request), {
+            requestId: request.id,
+            remoteAddress: request.ip,
+          }),
         ),
     );
     app.get("/consent", publicRoute("The consent page"), async (request, reply) =>

@@ -2,10 +2,9 @@
  * The claims a relying party receives about a user (OpenID Connect Core §5.1, §5.4), by
  * scope, from the directory (src/identity).
  */
-import type { Database } from "../../db/database.js";
-import { getPrincipal } from "../../db/stores/principals.js";
 import { SCOPE_CLAIMS } from "./scopes.js";
 
+/** What the provider reads of a directory user (src/identity/users.ts). */
 export interface DirectoryEntry {
   readonly id: string;
   readonly name: string;
@@ -13,24 +12,16 @@ export interface DirectoryEntry {
   readonly email: string | null;
   readonly orgUnit: string | null;
   readonly roles: readonly string[];
-  readonly disabled: boolean;
+  readonly disabledAt: Date | null;
 }
 
 export class UserClaims {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly lookup: (id: string) => Promise<DirectoryEntry | undefined>) {}
 
+  /** The directory user, if it exists and is enabled. */
   async entry(id: string): Promise<DirectoryEntry | undefined> {
-    const row = await getPrincipal(this.db, id);
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      name: row.name,
-      employeeNumber: null,
-      email: null,
-      orgUnit: row.org_unit,
-      roles: [row.role],
-      disabled: row.disabled_at !== null,
-    };
+    const entry = await this.lookup(id);
+    return entry && !entry.disabledAt ? entry : undefined;
   }
 
   /** The claims `scopes` release about `entry` (never more than the scopes name). */

@@ -29,6 +29,6 @@ export async function userinfo(
       403,
     );
   const entry = await users.entry(claims.sub);
-  if (!entry || entry.disabled) throw invalidToken("the user is disabled");
+  if (!entry) throw invalidToken("the user is disabled or no longer exists");
   return { sub: claims.sub, ...UserClaims.forScopes(entry, scope) };
 }

@@ -60,6 +60,7 @@ describe("route permissions (RBAC)", () => {
       .map((route) => `${route.method} ${route.url}`);
     expect(publicRoutes.sort()).toEqual([
       "GET /.well-known/openid-configuration",
+      "GET /api/v1/me/certificate", // authenticated by the TLS client certificate (tests/http/mtls-listener.test.ts)
       "GET /ca/:file",
       "GET /consent",
       "GET /crl/:file",

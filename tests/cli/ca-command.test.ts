@@ -49,6 +49,8 @@ describe("ca command", () => {
       "ocsp refresh",
       "apikey create",
       "audit verify",
+      "client create",
+      "sso rotate-key",
     ])
       expect(help.stdout).toContain(command);
     const issueHelp = await ca("issue", "--help");
@@ -187,6 +189,53 @@ describe("ca command", () => {
       await again.close();
     }
     expect((await ca("ocsp", "refresh")).stdout).toContain("responses of 0 certificate(s) signed");
+  });
+
+  it("registers, lists and disables OIDC clients, and rotates the token signing key", async () => {
+    const created = await ca(
+      "client",
+      "create",
+      "--id",
+      "hr-portal",
+      "--name",
+      "HR portal",
+      "--grant",
+      "authorization_code",
+      "--grant",
+      "refresh_token",
+      "--redirect-uri",
+      "https://hr.gov.test/cb",
+      "--first-party",
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toContain("shown once");
+    const view = JSON.parse(created.stdout);
+    expect(view).toMatchObject({
+      clientId: "hr-portal",
+      firstParty: true,
+      tokenEndpointAuthMethod: "client_secret_basic",
+    });
+    expect(view.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const refused = await ca(
+      "client",
+      "create",
+      "--name",
+      "x",
+      "--grant",
+      "authorization_code",
+      "--redirect-uri",
+      "http://evil.test/cb",
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("http is allowed only for loopback");
+    expect((await ca("client", "list")).stdout).toMatch(
+      /hr-portal\s+client_secret_basic\s+authorization_code,refresh_token\s+HR portal/,
+    );
+    expect((await ca("client", "disable", "hr-portal")).code).toBe(0);
+    expect((await ca("client", "list")).stdout).toContain("(disabled)");
+    const rotated = await ca("sso", "rotate-key");
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toMatch(/new ES256 key \S+: in the JWKS now, signs from /);
   });
 
   it("verifies the audit chain, and exits 3 with the record number when it is tampered with", async () => {

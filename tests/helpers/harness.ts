@@ -37,7 +37,13 @@ export const PUBLIC_URL = "http://ca.test";
 
 export async function createHarness(
   engine: Engine,
-  options: { clock?: Clock; env?: Record<string, string>; keyStore?: KeyStore } = {},
+  options: {
+    clock?: Clock;
+    env?: Record<string, string>;
+    keyStore?: KeyStore;
+    /** The app's log (set LOG_LEVEL in env too). */
+    logStream?: NodeJS.WritableStream;
+  } = {},
 ): Promise<Harness> {
   const directory = await mkdtemp(join(tmpdir(), "ca-test-"));
   const database = await openTestDatabase(engine);
@@ -56,7 +62,7 @@ export async function createHarness(
   });
   const report = await initialize(context, cliActor("test"));
   const adminToken = (await readFile(report.bootstrapKeyFile!, "utf8")).trim();
-  const app = await buildApp(context);
+  const app = await buildApp(context, options.logStream ? { logStream: options.logStream } : {});
   const levels = ["region", "city", "county", "department"] as const;
   return {
     engine,

@@ -222,7 +222,8 @@ export async function certtoolVerify(
 
 export type OpensslKeyType = "rsa2048" | "rsa3072" | "p256" | "p384" | "ed25519";
 
-const NEWKEY: Record<OpensslKeyType, readonly string[]> = {
+/** `openssl req` arguments for a new key of each type. */
+export const NEWKEY: Record<OpensslKeyType, readonly string[]> = {
   rsa2048: ["-newkey", "rsa:2048"],
   rsa3072: ["-newkey", "rsa:3072"],
   p256: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],

@@ -4,6 +4,8 @@
  */
 import { createHmac } from "node:crypto";
 import * as oidc from "openid-client";
+import type { Role } from "../../db/stores/principals.js";
+import { cliActor } from "../../src/auth/principal.js";
 import type { Engine } from "./databases.js";
 import { bearer, createHarness, type Harness } from "./harness.js";
 import { freePort } from "./ports.js";
@@ -14,7 +16,18 @@ export interface SsoHarness extends Harness {
   client(body: Record<string, unknown>): Promise<{ clientId: string; clientSecret?: string }>;
   /** openid-client's configuration for a client_secret_basic client, by discovery. */
   discover(clientId: string, clientSecret: string): Promise<oidc.Configuration>;
+  /** A directory user with a password and an enrolled TOTP secret. */
+  user(roles?: Role[]): Promise<TestUser>;
 }
+
+export interface TestUser {
+  readonly id: string;
+  readonly employeeNumber: string;
+  readonly password: string;
+  readonly totpSecret: string;
+}
+
+let users = 0;
 
 export async function createSsoHarness(
   engine: Engine,
@@ -36,6 +49,21 @@ export async function createSsoHarness(
       });
       if (response.statusCode !== 201) throw new Error(`client registration failed: ${response.body}`);
       return response.json();
+    },
+    async user(roles: Role[] = ["subscriber"]) {
+      const actor = cliActor("test");
+      const employeeNumber = `E${process.pid}-${++users}`;
+      const user = await harness.context.directory.create(actor, {
+        name: `Civil Servant ${users}`,
+        employeeNumber,
+        orgUnit: "gov",
+        roles,
+        email: `servant${users}@gov.test`,
+      });
+      const password = `correct horse ${users} battery`;
+      await harness.context.directory.setPassword(actor, user.id, password);
+      const { secret } = await harness.context.directory.enrollTotp(actor, user.id);
+      return { id: user.id, employeeNumber, password, totpSecret: secret };
     },
     discover(clientId, clientSecret) {
       return oidc.discovery(new URL(issuer), clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), {
@@ -104,4 +132,26 @@ export class Browser {
     }
     return { response, location: undefined, url };
   }
+}
+
+/** Logs `user` in with password + TOTP through the login page; returns the callback URL with the code. */
+export async function passwordLogin(
+  browser: Browser,
+  issuer: string,
+  authorizationUrl: URL,
+  user: TestUser,
+): Promise<string> {
+  const start = await browser.follow(authorizationUrl.href, issuer);
+  if (start.location) return start.location; // already logged in (SSO)
+  const page = await start.response.text();
+  const interaction = /name="interaction" value="([^"]+)"/.exec(page)?.[1];
+  if (!interaction) throw new Error(`no login form: ${start.response.status} ${page.slice(0, 300)}`);
+  const done = await browser.follow(`${issuer}/login/password`, issuer, {
+    form: { interaction, login: user.employeeNumber, password: user.password, otp: totp(user.totpSecret) },
+  });
+  if (!done.location)
+    throw new Error(
+      `login did not redirect: ${done.response.status} ${(await done.response.text()).slice(0, 500)}`,
+    );
+  return done.location;
 }

@@ -8,6 +8,7 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openKeyStore } from "../../hsm-adapters/open.js";
 import { createSoftHsmToken, type SoftHsmToken } from "../../hsm-adapters/softhsm.js";
@@ -51,6 +52,42 @@ describe("the CA on a SoftHSMv2 token", () => {
       "SELECT details FROM audit_log WHERE action LIKE 'ca.create-%'",
     );
     expect(records.rows.map((row) => row.details.keyStore)).toEqual(["pkcs11", "pkcs11"]);
+  });
+
+  it("signs SSO tokens on the token: the JWKS key is the token's, and a token verifies with it", async () => {
+    const key = harness.context.sso.keys.active();
+    const onToken = await harness.context.keyStore.getKey({ label: key.label });
+    expect(onToken?.algorithm).toBe("ecdsa-p256");
+    const jwks = await harness.app.inject({ method: "GET", url: "/oauth/jwks" });
+    const published = jwks.json().keys[0];
+    expect(published.kid).toBe(key.kid);
+    const client = await harness.app.inject({
+      method: "POST",
+      url: "/api/v1/clients",
+      headers: bearer(harness.adminToken),
+      payload: {
+        clientId: "hsm-check",
+        name: "HSM",
+        tokenEndpointAuthMethod: "client_secret_basic",
+        grantTypes: ["client_credentials"],
+        scopes: [],
+      },
+    });
+    const response = await harness.app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      headers: {
+        authorization: `Basic ${Buffer.from(`hsm-check:${client.json().clientSecret}`).toString("base64")}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: "grant_type=client_credentials",
+    });
+    expect(response.statusCode).toBe(200);
+    const { payload } = await jwtVerify(response.json().access_token, createLocalJWKSet(jwks.json()), {
+      issuer: "http://ca.test",
+      typ: "at+jwt",
+    });
+    expect(payload.client_id).toBe("hsm-check");
   });
 
   it("issues certificates that openssl verify accepts", async () => {

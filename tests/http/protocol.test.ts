@@ -154,7 +154,7 @@ describe("HTTP protocol", () => {
     const stored = await harness.context.db.query("SELECT * FROM api_keys");
     expect(JSON.stringify(stored.rows)).not.toContain(token.split("_")[2]);
     const me = await harness.app.inject({ url: "/api/v1/me", headers: bearer(token) });
-    expect(me.json()).toMatchObject({ name: "erp-system", role: "subscriber" });
+    expect(me.json()).toMatchObject({ name: "erp-system", roles: ["subscriber"] });
     const revoke = await harness.app.inject({
       method: "DELETE",
       url: `/api/v1/service-accounts/${created.json().account.id}/api-keys/${created.json().apiKey.id}`,

@@ -51,6 +51,7 @@ describe("ca serve with CA_WORKERS=2 on PostgreSQL", () => {
         CA_DATA_DIR: join(directory, "data"),
         CA_WORKERS: "2",
         PORT: String(port),
+        CA_MTLS_PORT: String(await freePort()),
         LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -256,7 +256,7 @@ export class DualControl {
 }
 
 function requireSecurityAdmin(actor: Actor): string {
-  if (actor.principal?.role !== "security-admin")
+  if (!actor.principal?.roles.includes("security-admin"))
     throw forbidden("CA key operations are for security admins");
   return actor.principal.id;
 }

@@ -11,12 +11,23 @@
  * application_name. The wait is bounded (a hung node cannot block revocations for ever) and
  * drops nodes whose connection has gone. A node that cannot hear notifications (its
  * connection failed, or has not connected yet) serves nothing from memory until it can,
- * and clears its memory whenever it (re)connects, since it may have missed some.
+ * and clears its memory whenever it (re)connects, since it may have missed some. Every
+ * memory attached (`attach`) is treated alike, on the same notifications and acknowledgements.
  */
 import { randomBytes } from "node:crypto";
 import type { Database, NotificationListener } from "../../../db/database.js";
 import { ACK_CHANNEL, INVALIDATE_CHANNEL, notify, sessionsNamed } from "../../../db/stores/ocsp.js";
-import type { ResponseCache } from "./cache.js";
+
+/**
+ * A node's memory of certificate status that other nodes' status changes must evict: the
+ * OCSP responses (ResponseCache), and whatever else keeps statuses (client certificates).
+ * `enabled` is false while invalidations cannot be heard: nothing may be served from it then.
+ */
+export interface InvalidationTarget {
+  enabled: boolean;
+  evict(issuerId: string, serial: string): void;
+  clear(): void;
+}
 
 export const APPLICATION_PREFIX = "gov-ca-ocsp:";
 /** How long a status change waits for the other nodes' acknowledgements at most. */
@@ -49,14 +60,32 @@ export class CrossNodeInvalidation {
   private pingTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly targets: InvalidationTarget[] = [];
 
   constructor(
     private readonly db: Database,
-    private readonly cache: ResponseCache,
+    cache: InvalidationTarget,
     private readonly warn: (message: string) => void,
   ) {
+    this.attach(cache);
+  }
+
+  /**
+   * Another memory to keep consistent: evicted on other nodes' status changes (before they are
+   * acknowledged), cleared and disabled while this node cannot hear them, like the OCSP cache.
+   */
+  attach(target: InvalidationTarget): void {
+    this.targets.push(target);
     // Until this node listens, its memory cannot be trusted (PostgreSQL: several nodes).
-    if (db.listen) cache.enabled = false;
+    target.enabled = !this.db.listen || (this.listener !== undefined && !this.stopped);
+  }
+
+  /** Forgets everything held, and serves from memory again only when `enabled`. */
+  private reset(enabled: boolean): void {
+    for (const target of this.targets) {
+      target.enabled = enabled;
+      target.clear();
+    }
   }
 
   /** Whether several nodes may share the database (only then is any of this needed). */
@@ -95,9 +124,7 @@ export class CrossNodeInvalidation {
         return false;
       }
       this.listener = listener;
-      // Anything held before now may have missed an invalidation.
-      this.cache.clear();
-      this.cache.enabled = true;
+      this.reset(true); // anything held before now may have missed an invalidation
       this.pingTimer = setInterval(() => {
         void this.listener?.ping(PING_TIMEOUT_MS).catch(() => undefined); // a failure calls lost()
       }, PING_INTERVAL_MS);
@@ -111,8 +138,7 @@ export class CrossNodeInvalidation {
   }
 
   private lost(error: Error): void {
-    this.cache.enabled = false;
-    this.cache.clear();
+    this.reset(false);
     this.listener = undefined;
     clearInterval(this.pingTimer);
     if (this.stopped) return;
@@ -136,7 +162,7 @@ export class CrossNodeInvalidation {
     if (channel === INVALIDATE_CHANNEL && parts.length === 4) {
       const [origin, seq, issuerId, serial] = parts as [string, string, string, string];
       if (origin === this.nodeId) return; // this node updated its memory itself
-      this.cache.evict(issuerId, serial);
+      for (const target of this.targets) target.evict(issuerId, serial);
       notify(this.db, ACK_CHANNEL, `${origin} ${seq} ${this.nodeId}`).catch((error: Error) =>
         this.warn(`OCSP: cannot acknowledge an invalidation: ${error.message}`),
       );
@@ -210,11 +236,7 @@ export class CrossNodeInvalidation {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.db.listen) {
-      // Deaf from now on: memory can no longer be trusted.
-      this.cache.enabled = false;
-      this.cache.clear();
-    }
+    if (this.db.listen) this.reset(false); // deaf from now on: memory can no longer be trusted
     clearInterval(this.pingTimer);
     clearTimeout(this.reconnectTimer);
     await this.connecting?.catch(() => undefined);

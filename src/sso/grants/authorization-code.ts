@@ -192,7 +192,7 @@ export async function mintTokens(
   let idToken: string | undefined;
   if (request.scope.includes("openid")) {
     const entry = await context.users.entry(request.principalId);
-    if (!entry || entry.disabled) throw invalidGrant("the user is disabled");
+    if (!entry) throw invalidGrant("the user is disabled or no longer exists");
     idToken = await context.minter.idToken({
       subject: request.principalId,
       clientId: request.clientId,
