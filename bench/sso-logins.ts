@@ -225,7 +225,11 @@ export async function prepareLogins(options: {
   const agent = new HttpAgent({ keepAlive: true });
   try {
     const failure = await login(setup, agent, certificates[0]!);
-    if (failure) throw new NotMeasured(`a certificate login failed: ${failure}`);
+    if (failure === "login/certificate 404")
+      throw new NotMeasured(
+        "the mTLS listener answers 404 for GET /login/certificate: this build has no certificate login route",
+      );
+    if (failure) throw new NotMeasured(`a certificate login failed at ${failure}`);
   } finally {
     agent.destroy();
   }
