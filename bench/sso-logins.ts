@@ -21,8 +21,14 @@ import {
   request as httpRequest,
   type IncomingMessage,
 } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { connect as tlsConnect } from "node:tls";
+import { type RequestOptions as HttpsRequestOptions, request as httpsRequest } from "node:https";
+import {
+  type ConnectionOptions,
+  createSecureContext,
+  type SecureContext,
+  type TLSSocket,
+  connect as tlsConnect,
+} from "node:tls";
 import { buildCsrPem } from "../tests/helpers/csr.js";
 import { issueOverHttp } from "../tests/interop/support.js";
 
@@ -35,6 +41,11 @@ export interface LoginCertificate {
   readonly serial: string;
   readonly certificatePem: string;
   readonly keyPem: string;
+  /**
+   * The certificate and key, parsed once: a context per request would parse them and load
+   * the default trust store every time, and make the driver, not the service, the bottleneck.
+   */
+  readonly context: SecureContext;
 }
 
 export interface LoginSetup {
@@ -46,9 +57,10 @@ export interface LoginSetup {
   readonly certificates: readonly LoginCertificate[];
 }
 
-export interface LoginResult {
+export interface LoopResult {
   readonly seconds: number;
-  readonly logins: number;
+  /** Rounds that ended as expected. */
+  readonly completed: number;
   readonly perSecond: number;
   readonly latencyMs: { p50: number; p99: number; max: number };
   /** Failed logins by the step and answer that failed them. */
@@ -57,6 +69,8 @@ export interface LoginResult {
 }
 
 interface Answer {
+  /** Whether the TLS session was resumed (never wanted here: every login is a full handshake). */
+  readonly resumed?: boolean;
   readonly status: number;
   readonly headers: IncomingMessage["headers"];
   readonly body: string;
@@ -72,6 +86,7 @@ function exchange(outgoing: ClientRequest, what: string, body?: string): Promise
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("end", () =>
         resolve({
+          resumed: (response.socket as Partial<TLSSocket>).isSessionReused?.() ?? false,
           status: response.statusCode ?? 0,
           headers: response.headers,
           body: Buffer.concat(chunks).toString("utf8"),
@@ -102,21 +117,19 @@ const http = (
  * no session cache, so a full handshake with the client certificate every time). The
  * server's own certificate is not checked: that is the browser's work, not the service's.
  */
-const mtls = (port: number, path: string, certificate: LoginCertificate): Promise<Answer> =>
-  exchange(
-    httpsRequest({
-      host: "127.0.0.1",
-      port,
-      path,
-      method: "GET",
-      agent: false,
-      cert: certificate.certificatePem,
-      key: certificate.keyPem,
-      rejectUnauthorized: false,
-      timeout: 10_000,
-    }),
-    "the mTLS listener",
-  );
+const mtls = (port: number, path: string, certificate: LoginCertificate): Promise<Answer> => {
+  const options: HttpsRequestOptions & Pick<ConnectionOptions, "secureContext"> = {
+    host: "127.0.0.1",
+    port,
+    path,
+    method: "GET",
+    agent: false,
+    secureContext: certificate.context,
+    rejectUnauthorized: false,
+    timeout: 10_000,
+  };
+  return exchange(httpsRequest(options), "the mTLS listener");
+};
 
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
@@ -171,21 +184,71 @@ async function subscriber(baseUrl: string, adminToken: string, name: string): Pr
   return token;
 }
 
-/** Registers the relying party, issues user-signing certificates, checks that the listener is there. */
+/**
+ * `count` user-signing certificates, each requested by a subscriber principal for itself (so
+ * it is owned by a directory principal, as a login needs), once the mTLS listener is there.
+ */
+export async function userCertificates(options: {
+  baseUrl: string;
+  adminToken: string;
+  mtlsPort: number;
+  count: number;
+}): Promise<LoginCertificate[]> {
+  if (!(await tlsListening(options.mtlsPort)))
+    throw new NotMeasured(
+      `nothing accepts TLS on CA_MTLS_PORT=${options.mtlsPort}: this build of \`ca serve\` has no mTLS listener`,
+    );
+  const certificates: LoginCertificate[] = [];
+  for (let i = 0; i < options.count; i++) {
+    const token = await subscriber(options.baseUrl, options.adminToken, `bench-user-${i}`);
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const { certificate: pem, chain } = await issueOverHttp(options.baseUrl, token, {
+      csr: buildCsrPem({ key }),
+      profile: "user-signing",
+    }).catch((error: Error) => {
+      throw new NotMeasured(`a subscriber's user-signing certificate: ${error.message}`);
+    });
+    // With the CA certificates above it, as a browser sends them from its certificate store.
+    const certificatePem = [pem, ...chain].join("");
+    const keyPem = key.export({ format: "pem", type: "pkcs8" }).toString();
+    certificates.push({
+      serial: new X509Certificate(pem).serialNumber.toLowerCase(),
+      certificatePem,
+      keyPem,
+      context: createSecureContext({ cert: certificatePem, key: keyPem }),
+    });
+  }
+  const failure = await certificateCheck(options.mtlsPort, certificates[0]!);
+  if (failure) throw new NotMeasured(`the mTLS listener refused a user certificate: ${failure}`);
+  return certificates;
+}
+
+/**
+ * The TLS half of a certificate login alone: a new connection (full handshake with the user
+ * certificate) and GET /api/v1/me/certificate?purpose=user-login, where the service checks
+ * the certificate as a login would (chain to our CAs, status, owned by a directory principal).
+ */
+async function certificateCheck(port: number, certificate: LoginCertificate): Promise<string | undefined> {
+  const answer = await mtls(port, "/api/v1/me/certificate?purpose=user-login", certificate);
+  if (answer.resumed) return "me/certificate: TLS session resumed";
+  if (answer.status !== 200) return `me/certificate ${answer.status}`;
+  const body = JSON.parse(answer.body) as { serial?: string; ownerId?: string | null };
+  if (body.serial?.toLowerCase() !== certificate.serial || !body.ownerId)
+    return "me/certificate: another certificate";
+  return undefined;
+}
+
+/** Registers the relying party (first party, so no consent) and checks one whole login. */
 export async function prepareLogins(options: {
   baseUrl: string;
   adminToken: string;
   mtlsPort: number;
-  certificates: number;
+  certificates: readonly LoginCertificate[];
 }): Promise<LoginSetup> {
   const { baseUrl, adminToken } = options;
   const discovery = (await (await fetch(`${baseUrl}/.well-known/openid-configuration`)).json()) as {
     issuer: string;
   };
-  if (!(await tlsListening(options.mtlsPort)))
-    throw new NotMeasured(
-      `nothing accepts TLS on CA_MTLS_PORT=${options.mtlsPort}: this build of \`ca serve\` has no mTLS listener`,
-    );
   const client = await api(baseUrl, adminToken, "/api/v1/clients", {
     clientId: "bench-web",
     name: "Bench web application",
@@ -196,35 +259,18 @@ export async function prepareLogins(options: {
     firstParty: true,
   });
   if (client.status !== 201) throw new Error(`registering bench-web answered ${client.status}`);
-  const certificates: LoginCertificate[] = [];
-  for (let i = 0; i < options.certificates; i++) {
-    const token = await subscriber(baseUrl, adminToken, `bench-user-${i}`);
-    const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-    const { certificate: pem, chain } = await issueOverHttp(baseUrl, token, {
-      csr: buildCsrPem({ key }),
-      profile: "user-signing",
-    }).catch((error: Error) => {
-      throw new NotMeasured(`a subscriber's user-signing certificate: ${error.message}`);
-    });
-    certificates.push({
-      serial: new X509Certificate(pem).serialNumber.toLowerCase(),
-      // With the CA certificates above it, as a browser sends them from its certificate store.
-      certificatePem: [pem, ...chain].join(""),
-      keyPem: key.export({ format: "pem", type: "pkcs8" }).toString(),
-    });
-  }
   const setup: LoginSetup = {
     issuer: discovery.issuer,
     mtlsPort: options.mtlsPort,
     clientId: "bench-web",
     clientSecret: client.body.clientSecret as string,
     redirectUri: REDIRECT_URI,
-    certificates,
+    certificates: options.certificates,
   };
   // One whole login before measuring: every step must answer as the flow says.
   const agent = new HttpAgent({ keepAlive: true });
   try {
-    const failure = await login(setup, agent, certificates[0]!);
+    const failure = await login(setup, agent, options.certificates[0]!);
     if (failure === "login/certificate 404")
       throw new NotMeasured(
         "the mTLS listener answers 404 for GET /login/certificate: this build has no certificate login route",
@@ -269,6 +315,7 @@ async function login(
     `/login/certificate?interaction=${encodeURIComponent(interaction)}`,
     certificate,
   );
+  if (certificateLogin.resumed) return "login/certificate: TLS session resumed";
   const resumeUrl = certificateLogin.headers.location;
   if (certificateLogin.status !== 303 || !resumeUrl) return `login/certificate ${certificateLogin.status}`;
   // Step 3: back on the provider's origin, with the interaction cookie.
@@ -303,13 +350,15 @@ async function login(
 const percentile = (sorted: readonly number[], p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-/** `concurrency` loops of whole logins for `seconds`; logins still running at the end are not counted. */
-export async function runLogins(
-  setup: LoginSetup,
+/**
+ * `concurrency` loops of `once` for `seconds`; each answers undefined (done) or the step that
+ * failed. Rounds still running at the end are not counted.
+ */
+async function loops(
   concurrency: number,
   seconds: number,
-): Promise<LoginResult> {
-  const agent = new HttpAgent({ keepAlive: true, maxSockets: concurrency });
+  once: (index: number, round: number) => Promise<string | undefined>,
+): Promise<LoopResult> {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   let errorCount = 0;
@@ -317,11 +366,8 @@ export async function runLogins(
   const deadline = started + seconds * 1000;
   const loop = async (index: number) => {
     for (let round = 0; performance.now() < deadline; round++) {
-      const certificate = setup.certificates[(index + round) % setup.certificates.length]!;
       const begun = performance.now();
-      const failure = await login(setup, agent, certificate).catch(
-        (error: Error) => `error ${error.message}`,
-      );
+      const failure = await once(index, round).catch((error: Error) => `error ${error.message}`);
       if (performance.now() > deadline) break;
       if (failure) {
         errorCount++;
@@ -330,15 +376,42 @@ export async function runLogins(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, index) => loop(index)));
-  agent.destroy();
   const elapsed = (Math.min(performance.now(), deadline) - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
     seconds: elapsed,
-    logins: latencies.length,
+    completed: latencies.length,
     perSecond: latencies.length / elapsed,
     latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0 },
     errors,
     errorCount,
   };
+}
+
+/** Whole certificate logins, `concurrency` at once. */
+export async function runLogins(
+  setup: LoginSetup,
+  concurrency: number,
+  seconds: number,
+): Promise<LoopResult> {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: concurrency });
+  try {
+    return await loops(concurrency, seconds, (index, round) =>
+      login(setup, agent, setup.certificates[(index + round) % setup.certificates.length]!),
+    );
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** The TLS half alone (certificateCheck), `concurrency` at once. */
+export function runCertificateChecks(
+  port: number,
+  certificates: readonly LoginCertificate[],
+  concurrency: number,
+  seconds: number,
+): Promise<LoopResult> {
+  return loops(concurrency, seconds, (index, round) =>
+    certificateCheck(port, certificates[(index + round) % certificates.length]!),
+  );
 }
