@@ -82,11 +82,13 @@ const REDIRECT_URI = "http://127.0.0.1:9/bench-callback"; // never contacted: th
 function exchange(outgoing: ClientRequest, what: string, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     outgoing.on("response", (response: IncomingMessage) => {
+      // Read now: the socket is detached from the response once it has ended.
+      const resumed = (response.socket as TLSSocket | null)?.isSessionReused?.() ?? false;
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("end", () =>
         resolve({
-          resumed: (response.socket as Partial<TLSSocket>).isSessionReused?.() ?? false,
+          resumed,
           status: response.statusCode ?? 0,
           headers: response.headers,
           body: Buffer.concat(chunks).toString("utf8"),
