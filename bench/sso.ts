@@ -448,8 +448,11 @@ async function main(): Promise<number> {
     await run(process.execPath, [join(ROOT, "bin/ca.mjs"), "init"], { cwd: ROOT, env: caEnv });
     const adminToken = (await readFile(join(dataDir, "bootstrap-admin.key"), "utf8")).trim();
 
-    const ourRuns =
-      settings.oneProcess && settings.workers !== 1 ? [settings.workers, 1] : [settings.workers];
+    const ourRuns = !settings.sides.includes("ours")
+      ? []
+      : settings.oneProcess && settings.workers !== 1
+        ? [settings.workers, 1]
+        : [settings.workers];
     for (const workers of ourRuns) {
       loads[`ours-${workers}`] = { busyBefore: await quiet(`ours (${workers})`), loadavg: loadavg() };
       const mtlsPort = await freePort();
