@@ -26,7 +26,14 @@ export interface CpuSnapshot {
 export interface CpuUsage {
   readonly wallSeconds: number;
   /** Average cores used by each group (CPU seconds per wall second). */
-  readonly cores: { service: number; postgres: number; wrk: number; other: number };
+  readonly cores: {
+    service: number;
+    postgres: number;
+    wrk: number;
+    other: number;
+    /** This process's own time (part of `other`): the load generator when it drives the load itself. */
+    bench: number;
+  };
   /** The busiest other processes, "comm[pid]" to cores. */
   readonly busiestOther: Record<string, number>;
   /** Busy share of all cores, from /proc/stat. */
@@ -111,7 +118,7 @@ export function cpuUsage(
   if (!before || !after) return undefined;
   const hz = ticksPerSecond();
   const wallSeconds = (after.at - before.at) / 1000;
-  const sums = { service: 0, postgres: 0, wrk: 0, other: 0 };
+  const sums = { service: 0, postgres: 0, wrk: 0, other: 0, bench: 0 };
   const others: [string, number][] = [];
   for (const [pid, now] of after.processes) {
     const then = before.processes.get(pid);
@@ -123,6 +130,7 @@ export function cpuUsage(
     else if (pid === process.pid) {
       // This process's own time is "other"; its reaped children during the run are wrk.
       sums.other += ticks;
+      sums.bench += ticks;
       others.push([`${now.comm}[${pid}] (bench)`, ticks]);
       sums.wrk += now.childTicks - (then?.childTicks ?? 0);
     } else {
@@ -138,6 +146,7 @@ export function cpuUsage(
       postgres: cores(sums.postgres),
       wrk: cores(sums.wrk),
       other: cores(sums.other),
+      bench: cores(sums.bench),
     },
     busiestOther: Object.fromEntries(
       others

@@ -26,6 +26,7 @@ import {
   type KeyStore,
   KeyStoreError,
   type SignRequest,
+  type SynchronousSigner,
   signatureFitsKey,
 } from "./key-store.js";
 
@@ -61,8 +62,13 @@ function generate(algorithm: KeyAlgorithm): KeyObject {
   }
 }
 
-/** The node:crypto hash name and options for one signature algorithm. */
-function signParameters(request: SignRequest) {
+/** The node:crypto hash name and options for one signature algorithm with this key. */
+function signParameters(request: SignRequest, key: LoadedKey) {
+  if (!signatureFitsKey(request.algorithm, key.info.algorithm))
+    throw new KeyStoreError(
+      "algorithm-mismatch",
+      `signature algorithm ${request.algorithm} does not fit the ${key.info.algorithm} key "${request.label}"`,
+    );
   const [family, , hash] = request.algorithm.split("-");
   if (request.algorithm === "ed25519") return { hash: null, options: {} };
   if (family === "ecdsa")
@@ -121,7 +127,7 @@ export async function loadKek(directory: string, fromEnvironment: string | undef
   }
 }
 
-export class SoftwareKeyStore implements KeyStore {
+export class SoftwareKeyStore implements KeyStore, SynchronousSigner {
   readonly kind = "software";
   private readonly loaded = new Map<string, LoadedKey>();
 
@@ -212,18 +218,21 @@ export class SoftwareKeyStore implements KeyStore {
   async sign(request: SignRequest): Promise<Uint8Array> {
     const key = await this.load(request.label);
     if (!key) throw new KeyStoreError("key-not-found", `no key labelled "${request.label}"`);
-    if (!signatureFitsKey(request.algorithm, key.info.algorithm))
-      throw new KeyStoreError(
-        "algorithm-mismatch",
-        `signature algorithm ${request.algorithm} does not fit the ${key.info.algorithm} key "${request.label}"`,
-      );
-    const { hash, options } = signParameters(request);
+    const { hash, options } = signParameters(request, key);
     // The callback form signs on the libuv pool, leaving the event loop to serve requests.
     return new Promise((resolve, reject) =>
       cryptoSign(hash, request.data, { key: key.privateKey, ...options }, (error, signature) =>
         error ? reject(error) : resolve(signature),
       ),
     );
+  }
+
+  /** SynchronousSigner: on this thread, once the key is loaded. */
+  signNow(request: SignRequest): Uint8Array | undefined {
+    const key = this.loaded.get(request.label);
+    if (!key) return undefined;
+    const { hash, options } = signParameters(request, key);
+    return cryptoSign(hash, request.data, { key: key.privateKey, ...options });
   }
 
   async probe(): Promise<void> {

@@ -2,9 +2,10 @@
  * Compact JWS (RFC 7515 §7.1) signed through the KeyStore: jose cannot sign with a key it
  * does not hold, so the signing input is built here and the store signs it. ECDSA comes back
  * from the store as r‖s, which is exactly the JWS form (RFC 7518 §3.4); RS256 is PKCS#1 v1.5
- * (RFC 7518 §3.3). Verification is jose's (src/sso/token-verifier.ts).
+ * (RFC 7518 §3.3). A store that holds its keys in this process signs on this thread
+ * (hsm-adapters/key-store.ts SynchronousSigner). Verification is jose's (src/sso/token-verifier.ts).
  */
-import type { KeyStore, SignatureAlgorithm } from "../../hsm-adapters/key-store.js";
+import { canSignNow, type KeyStore, type SignatureAlgorithm } from "../../hsm-adapters/key-store.js";
 
 export type JwsAlgorithm = "ES256" | "RS256";
 
@@ -29,10 +30,9 @@ export async function signJwt(
   payload: object,
 ): Promise<string> {
   const signingInput = `${encode({ alg: key.alg, kid: key.kid, typ })}.${encode(payload)}`;
-  const signature = await keyStore.sign({
-    label: key.label,
-    algorithm: STORE_ALGORITHM[key.alg],
-    data: Buffer.from(signingInput),
-  });
+  const request = { label: key.label, algorithm: STORE_ALGORITHM[key.alg], data: Buffer.from(signingInput) };
+  // On this thread where the store can (SynchronousSigner): one signature per token request.
+  const signature =
+    (canSignNow(keyStore) ? keyStore.signNow(request) : undefined) ?? (await keyStore.sign(request));
   return `${signingInput}.${Buffer.from(signature).toString("base64url")}`;
 }

@@ -6,13 +6,13 @@
  * certificate login the TLS client certificate. Errors are OAuth errors (RFC 6749 §5.2,
  * RFC 6750 §3), and every response that carries a token or a secret is `no-store` (§5.1).
  */
-import { createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { authenticateClientCertificate, peerCertificateOf } from "../auth/peer-certificate.js";
 import type { ServiceContext } from "../context.js";
 import { ServiceError } from "../errors.js";
 import type { FlowOutcome } from "./authorize.js";
-import type { PresentedCertificate } from "./client-authentication.js";
+import type { AuthenticatedClient, PresentedCertificate } from "./client-authentication.js";
 import { parseCookies, serializeCookie } from "./cookies.js";
 import { discoveryDocument, ENDPOINTS } from "./discovery.js";
 import { parseForm, parseQuery } from "./form-body.js";
@@ -84,15 +84,47 @@ export function ssoRoutes(context: ServiceContext) {
     return peer && !peer.resumed ? createHash("sha256").update(peer.der).digest("base64url") : undefined;
   };
 
-  async function authenticateClient(request: FastifyRequest) {
+  /**
+   * The client last authenticated with HTTP Basic on each keep-alive connection, and the exact
+   * Authorization header it sent. A later request on the same connection with the same header
+   * presents the same id and secret, so it gets the same answer without decoding and hashing
+   * the secret again (the token and introspection endpoints' hot path), as long as the client's
+   * registration is the one it was checked against (a disabled or reloaded client is checked
+   * anew) and nothing else in the request asks for another method.
+   */
+  const basicOnConnection = new WeakMap<object, { header: Buffer; authenticated: AuthenticatedClient }>();
+
+  async function sameBasicAsBefore(request: FastifyRequest, params: Params, certificate: unknown) {
+    const header = request.headers.authorization;
+    if (header === undefined || certificate !== undefined) return undefined;
+    if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return undefined;
+    const memo = basicOnConnection.get(request.raw.socket);
+    if (!memo) return undefined;
+    const { client } = memo.authenticated;
+    if (params.client_id !== undefined && params.client_id !== client.id) return undefined;
+    const presentedHeader = Buffer.from(header);
+    // Constant time: another client's request may come on the same connection through a proxy.
+    if (presentedHeader.length !== memo.header.length || !timingSafeEqual(presentedHeader, memo.header))
+      return undefined;
+    return (await sso.clients.get(client.id)) === client ? memo.authenticated : undefined;
+  }
+
+  async function authenticateClient(request: FastifyRequest): Promise<AuthenticatedClient> {
     const params = form(request);
-    return sso.clientAuthenticator.authenticate({
+    const certificate = presented(request);
+    const again = await sameBasicAsBefore(request, params, certificate);
+    if (again) return again;
+    const authenticated = await sso.clientAuthenticator.authenticate({
       authorization: request.headers.authorization,
       clientId: params.client_id,
       clientAssertion: params.client_assertion,
       clientAssertionType: params.client_assertion_type,
-      certificate: presented(request),
+      certificate,
     });
+    const header = request.headers.authorization;
+    if (header !== undefined && authenticated.client.authMethod === "client_secret_basic")
+      basicOnConnection.set(request.raw.socket, { header: Buffer.from(header), authenticated });
+    return authenticated;
   }
 
   function bearer(request: FastifyRequest): string {

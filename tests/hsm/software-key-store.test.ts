@@ -1,9 +1,9 @@
-import { createPrivateKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, verify } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { KeyStoreError } from "../../hsm-adapters/key-store.js";
+import { canSignNow, KeyStoreError } from "../../hsm-adapters/key-store.js";
 import { openKeyStore } from "../../hsm-adapters/open.js";
 import { SoftwareKeyStore } from "../../hsm-adapters/software.js";
 import { keyStoreContract } from "./key-store-contract.js";
@@ -53,6 +53,26 @@ describe("software key store at rest", () => {
     await expect(SoftwareKeyStore.open(directory, "c2hvcnQ=")).rejects.toMatchObject({
       code: "bad-configuration",
     });
+  });
+
+  it("signs on the caller's thread (SynchronousSigner) once a key is loaded, with the same checks", async () => {
+    const directory = await tempDirectory();
+    const store = await SoftwareKeyStore.open(directory);
+    expect(canSignNow(store)).toBe(true);
+    const info = await store.generateKey({ label: "jwt-key", algorithm: "ecdsa-p256" });
+    const data = Buffer.from("header.payload");
+    const signature = store.signNow({ label: "jwt-key", algorithm: "ecdsa-sha256", data })!;
+    const publicKey = createPublicKey({ key: Buffer.from(info.spki), format: "der", type: "spki" });
+    expect(signature).toHaveLength(64); // r‖s, as sign() answers
+    expect(verify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature)).toBe(true);
+    expect(() => store.signNow({ label: "jwt-key", algorithm: "rsa-pkcs1-sha256", data })).toThrow(
+      expect.objectContaining({ code: "algorithm-mismatch" }),
+    );
+    // A fresh store has not loaded the key: the caller falls back to sign(), which loads it.
+    const fresh = await SoftwareKeyStore.open(directory);
+    expect(fresh.signNow({ label: "jwt-key", algorithm: "ecdsa-sha256", data })).toBeUndefined();
+    await fresh.sign({ label: "jwt-key", algorithm: "ecdsa-sha256", data });
+    expect(fresh.signNow({ label: "jwt-key", algorithm: "ecdsa-sha256", data })).toHaveLength(64);
   });
 
   it("detects a key file renamed to another label (AAD binds the label)", async () => {

@@ -3,6 +3,7 @@
  * servers validating the token both ways: locally with the JWKS (RFC 9068) and through
  * introspection (RFC 7662); then revocation (RFC 7009) and a disabled client.
  */
+import { Agent, request as httpRequest } from "node:http";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +111,70 @@ describe.each(ENGINES)("client credentials, JWT access tokens, introspection (%s
     await oidc.tokenRevocation(service, tokens.access_token);
     expect(await oidc.tokenIntrospection(resourceServer, tokens.access_token)).toEqual({ active: false });
     expect(await oidc.tokenIntrospection(resourceServer, "garbage")).toEqual({ active: false });
+  });
+
+  it("checks Basic credentials again on a kept-alive connection whenever they or the client change", async () => {
+    const registered = await harness.client({
+      clientId: "keep-alive",
+      name: "One connection",
+      tokenEndpointAuthMethod: "client_secret_basic",
+      grantTypes: ["client_credentials"],
+      scopes: [],
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const post = (path: string, secret: string, body: string) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const outgoing = httpRequest(
+          `${harness.issuer}${path}`,
+          {
+            method: "POST",
+            agent,
+            headers: {
+              authorization: `Basic ${Buffer.from(`keep-alive:${secret}`).toString("base64")}`,
+              "content-type": "application/x-www-form-urlencoded",
+            },
+          },
+          (response) => {
+            sockets.add(response.socket);
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("end", () =>
+              resolve({ status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+            );
+          },
+        );
+        outgoing.on("error", reject);
+        outgoing.end(body);
+      });
+    const secret = registered.clientSecret!;
+    const grant = "grant_type=client_credentials";
+    try {
+      expect((await post("/oauth/token", secret, grant)).status).toBe(200);
+      expect((await post("/oauth/token", secret, grant)).status).toBe(200);
+      const wrong = await post("/oauth/token", `${secret.slice(0, -1)}A`, grant);
+      expect(wrong).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+      expect((await post("/oauth/introspect", secret, "token=x")).body).toEqual({ active: false });
+      const twoMethods = await post(
+        "/oauth/token",
+        secret,
+        `${grant}&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=x.y.z`,
+      );
+      expect(twoMethods).toMatchObject({ status: 400, body: { error: "invalid_request" } });
+      const otherId = await post("/oauth/token", secret, `${grant}&client_id=tax-batch`);
+      expect(otherId).toMatchObject({ status: 400, body: { error: "invalid_request" } });
+      const disabled = await harness.app.inject({
+        method: "POST",
+        url: "/api/v1/clients/keep-alive/disable",
+        headers: bearer(harness.adminToken),
+      });
+      expect(disabled.statusCode).toBe(204);
+      const afterwards = await post("/oauth/token", secret, grant);
+      expect(afterwards).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+      expect(sockets.size).toBe(1); // all on one connection
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("makes a disabled client's tokens inactive", async () => {
