@@ -67,6 +67,8 @@ export interface Config {
     /** Consecutive failed password logins that lock a directory user's account. */
     readonly maxFailures: number;
     readonly lockoutMinutes: number;
+    /** Failed logins one remote address may make within the lockout time, per node; 0: no limit. */
+    readonly addressMaxFailures: number;
   };
 }
 
@@ -157,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     login: {
       maxFailures: integer(env, "CA_LOGIN_MAX_FAILURES", 5, 1, 100),
       lockoutMinutes: integer(env, "CA_LOGIN_LOCKOUT_MINUTES", 15, 1, 1440),
+      addressMaxFailures: integer(env, "CA_LOGIN_ADDRESS_MAX_FAILURES", 50, 0, 1_000_000),
     },
   };
 }

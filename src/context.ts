@@ -22,6 +22,7 @@ import { SecretSealer } from "./identity/secret-seal.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
 import { Directory } from "./identity/users.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
+import { certificateStatusTarget } from "./revocation/ocsp/invalidation.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
 import { OcspSigners } from "./revocation/ocsp/signer.js";
 import { Revocations } from "./revocation/revocations.js";
@@ -113,7 +114,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     // A status change: this node forgets the certificate's row at once, the other nodes on the
     // OCSP invalidation, which they acknowledge before the revoke, hold or release call returns.
     revocations.onChange((change) => clientCertificates.onStatusChange(change));
-    ocsp.invalidation.attach(clientCertificates.statuses);
+    ocsp.invalidation.attach(certificateStatusTarget(clientCertificates.statuses));
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
     const sealer = new SecretSealer(keyStore);
     const directory = new Directory(db, clock, orgUnits, sealer, { totpIssuer: config.caOrganization });
@@ -123,7 +124,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       clock,
       {
         issuer: config.publicBaseUrl,
-        mtlsBaseUrl: undefined,
+        mtlsBaseUrl: config.mtls?.publicUrl,
         algorithm: config.sso.signingAlgorithm,
         accessTokenMs: config.sso.accessTokenMinutes * 60_000,
         idTokenMs: config.sso.idTokenMinutes * 60_000,
@@ -150,6 +151,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       passwordLogin: new PasswordLogin(db, clock, sealer, {
         maxFailures: config.login.maxFailures,
         lockoutMs: config.login.lockoutMinutes * 60_000,
+        addressMaxFailures: config.login.addressMaxFailures,
       }),
       authenticator: new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000),
       ca,

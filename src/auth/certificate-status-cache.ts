@@ -11,7 +11,7 @@
  * remembered after that revocation's eviction.
  */
 import type { CertificateState } from "../../db/stores/certificates.js";
-import type { InvalidationTarget } from "../revocation/ocsp/invalidation.js";
+import type { CertificateStatusMemory } from "../revocation/ocsp/invalidation.js";
 
 interface Remembered {
   readonly state: CertificateState;
@@ -20,7 +20,7 @@ interface Remembered {
 
 const keyOf = (issuerId: string, serial: string) => `${issuerId}/${serial}`;
 
-export class CertificateStatusCache implements InvalidationTarget {
+export class CertificateStatusCache implements CertificateStatusMemory {
   private readonly remembered = new Map<string, Remembered>();
   private evictions = 0;
   enabled = true;

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import type { Role } from "../../db/stores/principals.js";
-import { ROLES } from "../auth/principal.js";
+import { type Actor, ROLES } from "../auth/principal.js";
 import type { ServiceContext } from "../context.js";
 import { notFound } from "../errors.js";
 import { IMPORT_FORMATS, type ImportFormat, readUserImport } from "../identity/user-import.js";
@@ -12,11 +12,17 @@ import { withContext } from "./context.js";
 
 const USER_HELP = "USER is the user's id or employee number";
 
-async function resolveUser(context: ServiceContext, reference: string): Promise<DirectoryUser> {
-  const user =
-    (await context.directory.get(reference)) ?? (await context.directory.findByEmployeeNumber(reference));
-  if (!user) throw notFound(`user "${reference}"`);
-  return user;
+/** Runs `work` on the user that `reference` (an id or an employee number) names. */
+function withUser(
+  reference: string,
+  work: (context: ServiceContext, actor: Actor, user: DirectoryUser) => Promise<number>,
+): Promise<number> {
+  return withContext(async (context, actor) => {
+    const user =
+      (await context.directory.get(reference)) ?? (await context.directory.findByEmployeeNumber(reference));
+    if (!user) throw notFound(`user "${reference}"`);
+    return work(context, actor, user);
+  });
 }
 
 const describeUser = (user: DirectoryUser): string =>
@@ -139,14 +145,12 @@ const toggleCommand = (action: "disable" | "enable", summary: string): Command =
   positionals: 1,
   options: {},
   help: { USER: USER_HELP },
-  async run(_values, [reference]) {
-    return withContext(async (context, actor) => {
-      const user = await resolveUser(context, reference!);
+  run: (_values, [reference]) =>
+    withUser(reference!, async (context, actor, user) => {
       await context.directory[action](actor, user.id);
       print(`${action}d user ${user.id} (${user.employeeNumber})`);
       return 0;
-    });
-  },
+    }),
 });
 
 export const userDisableCommand = toggleCommand(
@@ -177,8 +181,7 @@ export const userPasswordCommand: Command = {
   help: { USER: USER_HELP },
   async run(_values, [reference]) {
     const password = await readStdin();
-    return withContext(async (context, actor) => {
-      const user = await resolveUser(context, reference!);
+    return withUser(reference!, async (context, actor, user) => {
       await context.directory.setPassword(actor, user.id, password);
       print(`password set for user ${user.id} (${user.employeeNumber})`);
       return 0;
@@ -194,14 +197,12 @@ export const userTotpCommand: Command = {
   positionals: 1,
   options: { reset: { type: "boolean" } },
   help: { USER: USER_HELP, "--reset": "remove the current secret first (a lost or replaced phone)" },
-  async run(values, [reference]) {
-    return withContext(async (context, actor) => {
-      const user = await resolveUser(context, reference!);
+  run: (values, [reference]) =>
+    withUser(reference!, async (context, actor, user) => {
       if (values.reset && user.hasTotp) await context.directory.resetTotp(actor, user.id);
       const enrolled = await context.directory.enrollTotp(actor, user.id);
       printError(`TOTP secret of ${user.employeeNumber} (shown once; give it to the user only):`);
       print(enrolled.otpauthUri);
       return 0;
-    });
-  },
+    }),
 };

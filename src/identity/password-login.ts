@@ -4,7 +4,8 @@
  * answer, so the caller learns nothing about which part was wrong or whether the employee
  * number exists (an unknown user's password is checked against a dummy hash of equal cost).
  * CA_LOGIN_MAX_FAILURES consecutive failures lock the account for CA_LOGIN_LOCKOUT_MINUTES; a
- * success starts the count afresh. Each attempt writes its audit record (action
+ * success starts the count afresh; one remote address gets CA_LOGIN_ADDRESS_MAX_FAILURES failures
+ * in that time, whichever accounts it tries (login-throttle.ts). Each attempt writes its audit record (action
  * `login.password`, with the reason of a failure but never the password or code) in the
  * transaction that updates the counters.
  */
@@ -14,6 +15,7 @@ import { appendAudit } from "../audit/log.js";
 import { type Principal, principalFromRow } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
+import { LoginThrottle } from "./login-throttle.js";
 import { verifyPassword } from "./passwords.js";
 import type { SecretSealer } from "./secret-seal.js";
 import { matchTotp } from "./totp.js";
@@ -37,6 +39,8 @@ export interface PasswordLoginResult {
 export interface PasswordLoginOptions {
   readonly maxFailures: number;
   readonly lockoutMs: number;
+  /** Failures one remote address may have within `lockoutMs` (per node); 0 or absent: no limit. */
+  readonly addressMaxFailures?: number;
 }
 
 /** Why a login failed, for the audit record only: the caller always gets `loginFailed()`. */
@@ -49,7 +53,8 @@ export type LoginFailure =
   | "otp-missing"
   | "otp-wrong"
   | "otp-reused"
-  | "locked";
+  | "locked"
+  | "throttled";
 
 export const loginFailed = () =>
   new ServiceError(401, "login-failed", "the employee number, password or one-time code is wrong");
@@ -62,22 +67,44 @@ export const accountLocked = (until: Date) =>
     { lockedUntil: until.toISOString() },
   );
 
+export const loginThrottled = (until: Date) =>
+  new ServiceError(
+    429,
+    "login-throttled",
+    `too many failed logins from this address; try again after ${until.toISOString()}`,
+    { retryAfter: until.toISOString() },
+  );
+
 export class PasswordLogin {
+  private readonly throttle: LoginThrottle;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly sealer: SecretSealer,
     private readonly options: PasswordLoginOptions,
-  ) {}
+  ) {
+    this.throttle = new LoginThrottle(options.addressMaxFailures ?? 0, options.lockoutMs);
+  }
 
   async verify(input: PasswordLoginInput): Promise<PasswordLoginResult> {
     const now = this.clock.now();
+    const address = input.remoteAddress;
+
+    // Step 0: an address with too many recent failures waits, before any lookup or hashing.
+    const waitUntil = address === undefined ? undefined : this.throttle.blockedUntil(address, now.getTime());
+    if (waitUntil !== undefined) {
+      await this.db.transaction((tx) => this.audit(tx, input, undefined, "throttled"));
+      throw loginThrottled(new Date(waitUntil));
+    }
+
     const login = EMPLOYEE_NUMBER.test(input.login) ? input.login : undefined;
     const found = login === undefined ? undefined : await findLogin(this.db, login);
 
     // Step 1: a locked account is refused before any secret is checked.
     if (found?.locked_until && found.locked_until > now) {
       await this.db.transaction((tx) => this.audit(tx, input, found, "locked"));
+      if (address !== undefined) this.throttle.recordFailure(address, now.getTime());
       throw accountLocked(found.locked_until);
     }
 
@@ -115,6 +142,7 @@ export class PasswordLogin {
       return { ok: false as const, lockedUntil };
     });
     if (outcome.ok) return { principal: principalFromRow(found!.principal), amr: ["pwd", "otp"] };
+    if (address !== undefined) this.throttle.recordFailure(address, now.getTime());
     throw outcome.lockedUntil ? accountLocked(outcome.lockedUntil) : loginFailed();
   }
 

@@ -31,7 +31,8 @@ export interface ClientAuthenticationInput {
   readonly clientId?: string | undefined;
   readonly clientAssertion?: string | undefined;
   readonly clientAssertionType?: string | undefined;
-  readonly certificate?: PresentedCertificate | undefined;
+  /** The TLS client certificate, verified on demand (only a tls_client_auth client needs it). */
+  readonly certificate?: (() => Promise<PresentedCertificate>) | undefined;
 }
 
 export interface AuthenticatedClient {
@@ -60,9 +61,9 @@ export class ClientAuthenticator {
     const client = await this.known(input.clientId);
     if (client.authMethod !== "tls_client_auth")
       throw invalidClient(`client "${client.id}" must authenticate with ${client.authMethod}`);
-    const certificate = input.certificate;
-    if (!certificate)
+    if (!input.certificate)
       throw invalidClient("tls_client_auth needs a client certificate: use the mTLS endpoint (RFC 8705 §5)");
+    const certificate = await input.certificate();
     if (certificate.subjectDn !== client.tlsSubjectDn)
       throw invalidClient("the client certificate's subject is not the one registered (RFC 8705 §2.1.2)");
     return { client, certificate };

@@ -6,16 +6,19 @@
  * certificate login the TLS client certificate. Errors are OAuth errors (RFC 6749 §5.2,
  * RFC 6750 §3), and every response that carries a token or a secret is `no-store` (§5.1).
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { authenticateClientCertificate, peerCertificateOf } from "../auth/peer-certificate.js";
 import type { ServiceContext } from "../context.js";
+import { ServiceError } from "../errors.js";
 import type { FlowOutcome } from "./authorize.js";
 import type { AuthenticatedClient, PresentedCertificate } from "./client-authentication.js";
 import { parseCookies, serializeCookie } from "./cookies.js";
 import { discoveryDocument, ENDPOINTS } from "./discovery.js";
 import { parseForm, parseQuery } from "./form-body.js";
 import { introspect } from "./introspection.js";
-import { invalidRequest, OAuthError } from "./oauth-error.js";
+import { invalidClient, invalidRequest, OAuthError } from "./oauth-error.js";
+import { errorPage } from "./pages.js";
 import { tokenRequest } from "./token-endpoint.js";
 import { revokeToken } from "./token-revocation.js";
 import { userinfo } from "./userinfo.js";
@@ -57,8 +60,29 @@ export function ssoRoutes(context: ServiceContext) {
 
   const cookiesOf = (request: FastifyRequest) => parseCookies(request.headers.cookie);
   const form = (request: FastifyRequest): Params => (request.body ?? {}) as Params;
-  /** The verified TLS client certificate of a request on the mTLS listener. */
-  const presented = async (_request: FastifyRequest): Promise<PresentedCertificate | undefined> => undefined;
+  /**
+   * The TLS client certificate of a request on the mTLS listener, verified for client
+   * authentication (RFC 8705 §2.1); undefined without one. Verified only when the client's
+   * method needs it: a certificate that fails is `invalid_client` for a tls_client_auth client.
+   */
+  const presented = (request: FastifyRequest) => {
+    const peer = peerCertificateOf(request);
+    if (!peer) return undefined;
+    return async (): Promise<PresentedCertificate> => {
+      try {
+        return await authenticateClientCertificate(request, context.clientCertificates, "client-auth");
+      } catch (error) {
+        if (error instanceof ServiceError)
+          throw invalidClient(`the client certificate is refused: ${error.message}`);
+        throw error;
+      }
+    };
+  };
+  /** RFC 8705 §3: the SHA-256 thumbprint of the certificate this TLS connection was made with. */
+  const connectionX5t = (request: FastifyRequest) => {
+    const peer = peerCertificateOf(request);
+    return peer && !peer.resumed ? createHash("sha256").update(peer.der).digest("base64url") : undefined;
+  };
 
   /**
    * The client last authenticated with HTTP Basic on each keep-alive connection, and the exact
@@ -72,6 +96,7 @@ export function ssoRoutes(context: ServiceContext) {
 
   async function sameBasicAsBefore(request: FastifyRequest, params: Params, certificate: unknown) {
     const header = request.headers.authorization;
+    // A connection with a client certificate (the mTLS listener) always authenticates in full.
     if (header === undefined || certificate !== undefined) return undefined;
     if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return undefined;
     const memo = basicOnConnection.get(request.raw.socket);
@@ -87,7 +112,7 @@ export function ssoRoutes(context: ServiceContext) {
 
   async function authenticateClient(request: FastifyRequest): Promise<AuthenticatedClient> {
     const params = form(request);
-    const certificate = await presented(request);
+    const certificate = presented(request); // verified on demand
     const again = await sameBasicAsBefore(request, params, certificate);
     if (again) return again;
     const authenticated = await sso.clientAuthenticator.authenticate({
@@ -208,6 +233,38 @@ export function ssoRoutes(context: ServiceContext) {
           }),
         ),
     );
+    // On the mTLS listener: the TLS client certificate is the credential (a resumed TLS session
+    // is refused, so a logged-out certificate cannot log in again without a new handshake).
+    app.get(
+      "/login/certificate",
+      publicRoute("Certificate login (the mTLS listener asks for the certificate)"),
+      async (request, reply) => {
+        const interaction = parseQuery(request.url).interaction;
+        let login: { principalId: string; issuerId: string; serial: string };
+        try {
+          const verified = await authenticateClientCertificate(
+            request,
+            context.clientCertificates,
+            "user-login",
+          );
+          const user = verified.ownerId ? await context.directory.get(verified.ownerId) : undefined;
+          if (!user)
+            throw new ServiceError(
+              401,
+              "certificate-unmapped",
+              "this certificate belongs to no directory user",
+            );
+          if (user.disabledAt)
+            throw new ServiceError(401, "user-disabled", "the user of this certificate is disabled");
+          login = { principalId: user.id, issuerId: verified.issuerId, serial: verified.serial };
+        } catch (error) {
+          if (!(error instanceof ServiceError) || error.status >= 500) throw error;
+          request.log.info({ code: error.code }, "certificate login refused");
+          return send(reply, { kind: "page", status: error.status, html: errorPage(error.message) });
+        }
+        return send(reply, await sso.flow.certificateLogin(interaction, login, request.id));
+      },
+    );
     app.get("/consent", publicRoute("The consent page"), async (request, reply) =>
       send(reply, await sso.flow.consentPage(parseQuery(request.url).interaction, cookiesOf(request))),
     );
@@ -256,8 +313,7 @@ export function ssoRoutes(context: ServiceContext) {
     );
 
     const userinfoHandler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const certificate = await presented(request);
-      const claims = await userinfo(sso.tokens, sso.users, bearer(request), certificate?.x5tS256);
+      const claims = await userinfo(sso.tokens, sso.users, bearer(request), connectionX5t(request));
       return reply.header("cache-control", "no-store").send(claims);
     };
     app.get(

@@ -126,9 +126,9 @@ export class SsoSessions {
    */
   async end(actor: Actor, selector: SessionSelector, reason: string): Promise<number> {
     const now = this.clock.now();
-    const { ended, committed } = await this.db.transaction(async (tx) => {
+    const ended = await this.state.revoking(async (tx, record) => {
       const ended = await endSessions(tx, selector, now, reason);
-      if (ended.length === 0) return { ended, committed: () => {} };
+      if (ended.length === 0) return ended;
       const grants = await revokeGrants(tx, { sessionIds: ended.map((session) => session.id) }, now, reason);
       await appendAudit(
         tx,
@@ -148,9 +148,9 @@ export class SsoSessions {
         })),
         ...grants.map((grant) => ({ kind: "grant" as const, id: grant.id, expiresAt: grant.expires_at })),
       ];
-      return { ended, committed: await this.state.publish(tx, revoked) };
+      await record(revoked);
+      return ended;
     });
-    committed();
     void this.backchannel.notify(
       ended.map((session) => ({ id: session.id, subject: session.principal_id, clients: session.clients })),
     );

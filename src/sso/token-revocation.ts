@@ -23,7 +23,7 @@ export async function revokeToken(
   const owner = live.kind === "access_token" ? live.claims.client_id : live.grant.client_id;
   if (owner !== client.id) return;
   const now = deps.clock.now();
-  const committed = await deps.db.transaction(async (tx) => {
+  await deps.state.revoking(async (tx, record) => {
     let revoked: Revoked[];
     if (live.kind === "refresh_token") {
       const grants = await revokeGrants(tx, { ids: [live.grant.id] }, now, "revoked-by-client");
@@ -41,7 +41,6 @@ export async function revokeToken(
         details: { kind: live.kind, id: revoked[0]?.id },
       },
     ]);
-    return deps.state.publish(tx, revoked);
+    await record(revoked);
   });
-  committed();
 }

@@ -3,16 +3,29 @@
  * replay, refresh reuse, certificate revocation), its session ended, or it was revoked by
  * itself (RFC 7009). Introspection and userinfo must answer from memory (no database read
  * per request) yet never call a revoked token active (CVE-2026-8922), so each node keeps the
- * revoked ids until the tokens they cover expire, loaded at start and kept current through
- * NOTIFY sent in the revoking transaction. A node that cannot listen asks the database.
+ * revoked ids until the tokens they cover expire: loaded at start, and kept current across
+ * nodes by src/invalidation/cross-node.ts (NOTIFY in the revoking transaction, and the
+ * revoking call returns only once every other node has acknowledged). A node that cannot
+ * hear the others, or has not finished loading, asks the database instead.
  */
-import type { Database, NotificationListener, Queryable } from "../../db/database.js";
+import type { Database, Queryable } from "../../db/database.js";
+import { notify } from "../../db/stores/notifications.js";
 import { revokedGrantIds, revokedTokenIds } from "../../db/stores/oauth-grants.js";
-import { notify } from "../../db/stores/ocsp.js";
 import { endedSessionIds } from "../../db/stores/sso-sessions.js";
 import type { Clock } from "../clock.js";
+import {
+  CrossNodeInvalidation,
+  type InvalidationChannels,
+  type InvalidationTarget,
+} from "../invalidation/cross-node.js";
 
-const CHANNEL = "sso_revoked";
+export const SSO_INVALIDATION: InvalidationChannels = {
+  invalidate: "sso_revoked",
+  ack: "sso_ack",
+  applicationPrefix: "gov-ca-sso:",
+  name: "SSO",
+};
+
 const KINDS = ["grant", "session", "token"] as const;
 export type RevokedKind = (typeof KINDS)[number];
 
@@ -29,64 +42,55 @@ export interface TokenReferences {
   readonly sessionId?: string | undefined;
 }
 
-const RECONNECT_DELAY_MS = 1000;
-const PURGE_INTERVAL_MS = 60_000;
-/** A NOTIFY payload must stay under 8000 bytes. */
-const PAYLOAD_BYTES = 7000;
+/** Records the revocations made in the transaction it was given to (see `revoking`). */
+export type RecordRevoked = (items: readonly Revoked[]) => Promise<void>;
 
-export class TokenState {
+const PURGE_INTERVAL_MS = 60_000;
+/** A NOTIFY payload must stay under 8000 bytes; above this, other nodes reload instead. */
+const PAYLOAD_BYTES = 7000;
+const RELOAD = "*";
+
+export class TokenState implements InvalidationTarget {
   private readonly revoked: Record<RevokedKind, Map<string, number>> = {
     grant: new Map(),
     session: new Map(),
     token: new Map(),
   };
-  private listener: NotificationListener | undefined;
-  /** Memory is complete: loaded, and (PostgreSQL) listening since before the load. */
-  private trusted = false;
-  private timers: NodeJS.Timeout[] = [];
-  private stopped = false;
+  /** Set by the invalidation: false while this node cannot hear the others. */
+  enabled = true;
+  private loaded = false;
+  private loading: Promise<void> | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  readonly invalidation: CrossNodeInvalidation;
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.invalidation = new CrossNodeInvalidation(db, SSO_INVALIDATION, warn);
+    this.invalidation.attach(this);
+  }
 
   async start(): Promise<void> {
-    await this.connect();
-    const purge = setInterval(() => this.purge(), PURGE_INTERVAL_MS);
-    purge.unref();
-    this.timers.push(purge);
+    await this.invalidation.ensureListening(); // before loading: nothing committed in between is missed
+    await this.reload();
+    this.purgeTimer = setInterval(() => this.purge(), PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
   }
 
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      if (this.db.listen)
-        this.listener = await this.db.listen({
-          channels: [CHANNEL],
-          applicationName: "gov-ca-sso",
-          onNotification: (_channel, payload) => this.apply(parse(payload)),
-          onError: (error) => this.lost(error),
-        });
-      await this.load(); // after LISTEN: nothing committed in between is missed
-      this.trusted = true;
-    } catch (error) {
-      this.warn(`SSO: cannot keep the token revocation cache: ${(error as Error).message}`);
-      this.lost(error as Error);
-    }
-  }
-
-  private lost(error: Error): void {
-    this.trusted = false;
-    this.listener = undefined;
-    if (this.stopped) return;
-    this.warn(
-      `SSO: revocation notifications stopped (${error.message}); asking the database until they are back`,
-    );
-    const retry = setTimeout(() => void this.connect(), RECONNECT_DELAY_MS);
-    retry.unref();
-    this.timers.push(retry);
+  private reload(): Promise<void> {
+    this.loading ??= this.load()
+      .then(
+        () => {
+          this.loaded = true;
+        },
+        (error: Error) => this.warn(`SSO: cannot load the revoked tokens: ${error.message}`),
+      )
+      .finally(() => {
+        this.loading = undefined;
+      });
+    return this.loading;
   }
 
   private async load(): Promise<void> {
@@ -107,15 +111,32 @@ export class TokenState {
     for (const item of items) this.revoked[item.kind].set(item.id, item.expiresAt.getTime());
   }
 
+  /** Another node revoked these (InvalidationTarget). */
+  evict(key: string): void {
+    if (key === RELOAD) this.clear();
+    else this.apply(decode(key));
+  }
+
+  /** This node may have missed revocations: the database answers until memory is reloaded. */
+  clear(): void {
+    this.loaded = false;
+    void this.reload();
+  }
+
   private purge(): void {
     const now = this.clock.now().getTime();
     for (const map of Object.values(this.revoked))
       for (const [id, expires] of map) if (expires <= now) map.delete(id);
   }
 
-  /** Whether a token that is otherwise valid has been revoked (memory, or the database when deaf). */
+  /** Whether this node answers from memory now (else from the database). */
+  get fromMemory(): boolean {
+    return this.enabled && this.loaded;
+  }
+
+  /** Whether a token that is otherwise valid has been revoked. */
   isRevoked(token: TokenReferences): boolean | Promise<boolean> {
-    if (!this.trusted) return this.isRevokedInDatabase(token);
+    if (!this.fromMemory) return this.isRevokedInDatabase(token);
     return (
       this.revoked.token.has(token.jti) ||
       (token.grantId !== undefined && this.revoked.grant.has(token.grantId)) ||
@@ -134,42 +155,51 @@ export class TokenState {
   }
 
   /**
-   * Inside the revoking transaction: tells every node (PostgreSQL delivers NOTIFY at commit),
-   * and this node at once once the transaction has committed (call `committed`).
+   * Runs `work` in a transaction that revokes (it calls `record` with what it revoked); once
+   * committed, this node knows at once, and the call returns only after every other node has
+   * acknowledged knowing too.
    */
-  async publish(tx: Queryable, items: readonly Revoked[]): Promise<() => void> {
-    if (this.db.listen) for (const payload of payloads(items)) await notify(tx, CHANNEL, payload);
-    return () => this.apply(items);
+  async revoking<T>(work: (tx: Queryable, record: RecordRevoked) => Promise<T>): Promise<T> {
+    const barrier = await this.invalidation.prepare();
+    const recorded: Revoked[] = [];
+    let result: T;
+    try {
+      result = await this.db.transaction((tx) =>
+        work(tx, async (items) => void recorded.push(...items)).then(async (value) => {
+          if (barrier && recorded.length > 0) {
+            const key = encode(recorded);
+            await notify(
+              tx,
+              SSO_INVALIDATION.invalidate,
+              barrier.payloadFor(key.length > PAYLOAD_BYTES ? RELOAD : key),
+            );
+          }
+          return value;
+        }),
+      );
+    } catch (error) {
+      this.invalidation.cancel(barrier);
+      throw error;
+    }
+    this.apply(recorded);
+    if (recorded.length > 0) await this.invalidation.wait(barrier);
+    else this.invalidation.cancel(barrier);
+    return result;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.close();
+    clearInterval(this.purgeTimer);
+    await this.invalidation.stop();
   }
 }
 
-/** Lines of "<kind> <id> <expires ms>". */
-function payloads(items: readonly Revoked[]): string[] {
-  const out: string[] = [];
-  let current = "";
-  for (const item of items) {
-    const line = `${item.kind} ${item.id} ${item.expiresAt.getTime()}`;
-    if (current.length + line.length + 1 > PAYLOAD_BYTES) {
-      out.push(current);
-      current = "";
-    }
-    current = current ? `${current}\n${line}` : line;
-  }
-  if (current) out.push(current);
-  return out;
-}
+/** "<kind>:<id>:<expires ms>" items, space separated (ids are base64url: no ':' or ' '). */
+const encode = (items: readonly Revoked[]): string =>
+  items.map((item) => `${item.kind}:${item.id}:${item.expiresAt.getTime()}`).join(" ");
 
-function parse(payload: string): Revoked[] {
-  return payload.split("\n").flatMap((line) => {
-    const [kind, id, expires] = line.split(" ");
+function decode(key: string): Revoked[] {
+  return key.split(" ").flatMap((entry) => {
+    const [kind, id, expires] = entry.split(":");
     if (!KINDS.includes(kind as RevokedKind) || !id || !expires) return [];
     return [{ kind: kind as RevokedKind, id, expiresAt: new Date(Number(expires)) }];
   });

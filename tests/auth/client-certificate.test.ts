@@ -17,7 +17,7 @@ import type { ClientCertificatePurpose } from "../../src/auth/client-certificate
 import { cliActor } from "../../src/auth/principal.js";
 import { FixedClock } from "../../src/clock.js";
 import { openContext, type ServiceContext } from "../../src/context.js";
-import { APPLICATION_PREFIX } from "../../src/revocation/ocsp/invalidation.js";
+import { OCSP_INVALIDATION } from "../../src/revocation/ocsp/invalidation.js";
 import {
   type ClientCertificate,
   forgeClientCertificate,
@@ -280,7 +280,7 @@ describe("client certificate status across two nodes on one PostgreSQL database"
     await nodeB.clientCertificates.verify({ der: certificate.der }, "client-auth");
     await harness.context.db.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-      [`${APPLICATION_PREFIX}${nodeB.ocsp.invalidation.nodeId}`],
+      [`${OCSP_INVALIDATION.applicationPrefix}${nodeB.ocsp.invalidation.nodeId}`],
     );
     const statuses = nodeB.clientCertificates.statuses;
     for (let i = 0; i < 200 && statuses.enabled; i++) await new Promise((resolve) => setTimeout(resolve, 20));

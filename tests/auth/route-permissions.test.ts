@@ -66,6 +66,7 @@ describe("route permissions (RBAC)", () => {
       "GET /crl/:file",
       "GET /healthz",
       "GET /login",
+      "GET /login/certificate",
       "GET /oauth/authorize",
       "GET /oauth/authorize/resume",
       "GET /oauth/jwks",
@@ -84,6 +85,25 @@ describe("route permissions (RBAC)", () => {
       "POST /oauth/userinfo",
       "POST /ocsp/:issuer",
     ]);
+  });
+
+  it("declares the directory routes: user:read to read users, user:manage to change them", () => {
+    const directoryRoutes = registeredRoutes(harness.app)
+      .filter((route) => route.url.startsWith("/api/v1/users"))
+      .map((route) => `${route.method} ${route.url} ${route.permission}`);
+    expect(directoryRoutes.sort()).toEqual([
+      "DELETE /api/v1/users/:id/totp user:manage",
+      "GET /api/v1/users user:read",
+      "GET /api/v1/users/:id user:read",
+      "POST /api/v1/users user:manage",
+      "POST /api/v1/users/:id/disable user:manage",
+      "POST /api/v1/users/:id/enable user:manage",
+      "POST /api/v1/users/:id/totp user:manage",
+      "POST /api/v1/users/import user:manage",
+      "PUT /api/v1/users/:id/password user:manage",
+    ]);
+    expect(PERMISSIONS["user:read"]).toEqual(["security-admin", "ra-operator", "auditor"]);
+    expect(PERMISSIONS["user:manage"]).toEqual(["security-admin", "ra-operator"]);
   });
 
   it("refuses anonymous callers and bad tokens on every protected route with 401", async () => {

@@ -2,10 +2,14 @@
  * An OpenID Provider under test, listening on a loopback port (openid-client speaks real
  * HTTP to it), with helpers to register clients as an administrator would.
  */
-import { createHmac } from "node:crypto";
+import { createHmac, generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
 import * as oidc from "openid-client";
 import type { Role } from "../../db/stores/principals.js";
-import { cliActor } from "../../src/auth/principal.js";
+import { actorOf, cliActor } from "../../src/auth/principal.js";
+import { encodePem } from "../../src/pki/pem.js";
+import { startListeners } from "../../src/server.js";
+import { buildCsrPem } from "./csr.js";
 import type { Engine } from "./databases.js";
 import { bearer, createHarness, type Harness } from "./harness.js";
 import { freePort } from "./ports.js";
@@ -18,6 +22,12 @@ export interface SsoHarness extends Harness {
   discover(clientId: string, clientSecret: string): Promise<oidc.Configuration>;
   /** A directory user with a password and an enrolled TOTP secret. */
   user(roles?: Role[]): Promise<TestUser>;
+  /** The mTLS listener's base URL (when created with `mtls: true`). */
+  readonly mtlsUrl: string;
+  /** Our root CA certificate, PEM: what a browser must trust for the mTLS listener. */
+  readonly rootPem: string;
+  /** A user-signing certificate (clientAuth) issued to `user` as itself, with its key. */
+  userCertificate(user: TestUser): Promise<{ serial: string; certificatePem: string; keyPem: string }>;
 }
 
 export interface TestUser {
@@ -31,15 +41,53 @@ let users = 0;
 
 export async function createSsoHarness(
   engine: Engine,
-  options: Parameters<typeof createHarness>[1] = {},
+  options: Parameters<typeof createHarness>[1] & { mtls?: boolean } = {},
 ): Promise<SsoHarness> {
   const port = await freePort();
+  const mtlsPort = options.mtls ? await freePort() : 0;
   const issuer = `http://127.0.0.1:${port}`;
-  const harness = await createHarness(engine, { ...options, env: { CA_PUBLIC_URL: issuer, ...options.env } });
-  await harness.app.listen({ host: "127.0.0.1", port });
+  const harness = await createHarness(engine, {
+    ...options,
+    env: {
+      CA_PUBLIC_URL: issuer,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      CA_MTLS_PORT: String(mtlsPort),
+      ...options.env,
+    },
+  });
+  // With mTLS, the service's own two listeners; without, the harness app on the main port.
+  const running = options.mtls ? await startListeners(harness.context) : undefined;
+  if (!running) await harness.app.listen({ host: "127.0.0.1", port });
   return {
     ...harness,
     issuer,
+    mtlsUrl: `https://127.0.0.1:${mtlsPort}`,
+    rootPem: encodePem("CERTIFICATE", harness.context.issuers.get("root-1").row.certificate),
+    async close() {
+      await running?.close();
+      await harness.close();
+    },
+    async userCertificate(user) {
+      const entry = (await harness.context.directory.get(user.id))!;
+      const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+      const issued = await harness.context.ca.issue(
+        actorOf({
+          id: entry.id,
+          kind: "user",
+          name: entry.name,
+          roles: entry.roles,
+          orgUnit: entry.orgUnit,
+          dnsNames: [],
+        }),
+        { csr: buildCsrPem({ key }), profile: "user-signing" },
+      );
+      return {
+        serial: issued.record.serial,
+        certificatePem: encodePem("CERTIFICATE", issued.record.der),
+        keyPem: key.export({ format: "pem", type: "pkcs8" }).toString(),
+      };
+    },
     async client(body) {
       const response = await harness.app.inject({
         method: "POST",
@@ -154,4 +202,36 @@ export async function passwordLogin(
       `login did not redirect: ${done.response.status} ${(await done.response.text()).slice(0, 500)}`,
     );
   return done.location;
+}
+
+/** A relying party's back-channel logout endpoint (Back-Channel Logout 1.0 §2.5) on loopback. */
+export interface LogoutReceiver {
+  /** Its base URL; POSTs to `${url}/<client>` are recorded under that client. */
+  readonly url: string;
+  readonly received: { readonly client: string; readonly token: string }[];
+  close(): Promise<void>;
+}
+
+export async function startLogoutReceiver(): Promise<LogoutReceiver> {
+  const received: { client: string; token: string }[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    request.on("end", () => {
+      received.push({
+        client: request.url!.slice(1),
+        token: new URLSearchParams(body).get("logout_token") ?? "",
+      });
+      response.writeHead(204).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

@@ -58,7 +58,7 @@ describe.each(ENGINES)("password login on %s", (engine) => {
   beforeAll(async () => {
     harness = await createHarness(engine, {
       clock,
-      env: { CA_LOGIN_MAX_FAILURES: "3", CA_LOGIN_LOCKOUT_MINUTES: "10" },
+      env: { CA_LOGIN_MAX_FAILURES: "3", CA_LOGIN_LOCKOUT_MINUTES: "10", CA_LOGIN_ADDRESS_MAX_FAILURES: "4" },
     });
     await enrolled("P-1", ["ra-operator", "auditor"]);
     await enrolled("P-2");
@@ -205,5 +205,28 @@ describe.each(ENGINES)("password login on %s", (engine) => {
     await expect(login(wrong)).rejects.toMatchObject({ code: "account-locked" });
     await harness.context.directory.setPassword(admin, users["P-4"]!.id, PASSWORD);
     await login({ login: "P-4" });
+  });
+
+  it("throttles an address after CA_LOGIN_ADDRESS_MAX_FAILURES failures across accounts, for the lockout time", async () => {
+    clock.advance(30_000);
+    const sprayer = "198.51.100.9";
+    for (const employeeNumber of ["SPRAY-1", "SPRAY-2", "SPRAY-3", "SPRAY-4"])
+      await expect(login({ login: employeeNumber, remoteAddress: sprayer })).rejects.toMatchObject(GENERIC);
+    const until = new Date(clock.now().getTime() + 10 * 60_000);
+    // Now even right credentials from that address wait; the refusal is audited.
+    await expect(login({ login: "P-1", remoteAddress: sprayer })).rejects.toMatchObject({
+      status: 429,
+      code: "login-throttled",
+      message: `too many failed logins from this address; try again after ${until.toISOString()}`,
+    });
+    expect(await lastLoginAudit()).toMatchObject({
+      actor: "anonymous",
+      outcome: "failure",
+      details: { login: "P-1", reason: "throttled", remoteAddress: sprayer },
+    });
+    await login({ login: "P-1", remoteAddress: "198.51.100.10" }); // another address is not concerned
+    clock.advance(10 * 60_000);
+    clock.advance(30_000);
+    await login({ login: "P-1", remoteAddress: sprayer });
   });
 });

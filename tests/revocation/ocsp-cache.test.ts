@@ -16,7 +16,7 @@ import { sequence } from "../../src/pki/der.js";
 import { OID } from "../../src/pki/oids.js";
 import { cacheKey } from "../../src/revocation/ocsp/cache.js";
 import { encodeCertId, issuerHashes } from "../../src/revocation/ocsp/cert-id.js";
-import { APPLICATION_PREFIX } from "../../src/revocation/ocsp/invalidation.js";
+import { OCSP_INVALIDATION } from "../../src/revocation/ocsp/invalidation.js";
 import { buildCsrPem, generateTestKey } from "../helpers/csr.js";
 import { ENGINES } from "../helpers/databases.js";
 import { bearer, createHarness, type Harness } from "../helpers/harness.js";
@@ -462,7 +462,7 @@ describe("OCSP across two nodes on one PostgreSQL database", () => {
     await warm(injectB, nodeB, serial);
     await harness.context.db.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-      [`${APPLICATION_PREFIX}${nodeB.ocsp.invalidation.nodeId}`],
+      [`${OCSP_INVALIDATION.applicationPrefix}${nodeB.ocsp.invalidation.nodeId}`],
     );
     for (let i = 0; i < 100 && nodeB.ocsp.cache.enabled; i++) await new Promise((r) => setTimeout(r, 20));
     expect(nodeB.ocsp.cache.enabled).toBe(false); // it noticed, and stopped trusting its memory

@@ -6,13 +6,19 @@
  * that need a logged-in user: code replay, a code redeemed by another client, refresh reuse
  * (also two concurrent refreshes), consent for third-party clients, prompt and max_age.
  */
-import { createServer, type Server } from "node:http";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENGINES } from "../helpers/databases.js";
-import { freePort } from "../helpers/ports.js";
-import { Browser, createSsoHarness, passwordLogin, type SsoHarness, type TestUser } from "../helpers/sso.js";
+import {
+  Browser,
+  createSsoHarness,
+  type LogoutReceiver,
+  passwordLogin,
+  type SsoHarness,
+  startLogoutReceiver,
+  type TestUser,
+} from "../helpers/sso.js";
 
 const PORTAL_CALLBACK = "https://portal.gov.test/callback";
 const HR_CALLBACK = "https://hr.gov.test/callback";
@@ -57,25 +63,10 @@ describe.each(ENGINES)("authorization code flow with openid-client (%s)", (engin
   let portal: oidc.Configuration;
   let hr: oidc.Configuration;
   let user: TestUser;
-  let rpServer: Server;
-  const logoutTokens: { client: string; token: string }[] = [];
+  let receiver: LogoutReceiver;
 
   beforeAll(async () => {
-    const rpPort = await freePort();
-    rpServer = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      request.on("end", () => {
-        logoutTokens.push({
-          client: request.url!.slice(1),
-          token: new URLSearchParams(body).get("logout_token") ?? "",
-        });
-        response.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => rpServer.listen(rpPort, "127.0.0.1", resolve));
+    receiver = await startLogoutReceiver();
     harness = await createSsoHarness(engine);
     const portalClient = await harness.client({
       clientId: "portal",
@@ -85,7 +76,7 @@ describe.each(ENGINES)("authorization code flow with openid-client (%s)", (engin
       redirectUris: [PORTAL_CALLBACK],
       postLogoutRedirectUris: ["https://portal.gov.test/bye"],
       firstParty: true,
-      backchannelLogoutUri: `http://127.0.0.1:${rpPort}/portal`,
+      backchannelLogoutUri: `${receiver.url}/portal`,
     });
     portal = await harness.discover(portalClient.clientId, portalClient.clientSecret!);
     const hrClient = await harness.client({
@@ -95,14 +86,14 @@ describe.each(ENGINES)("authorization code flow with openid-client (%s)", (engin
       grantTypes: ["authorization_code", "refresh_token"],
       redirectUris: [HR_CALLBACK],
       firstParty: true,
-      backchannelLogoutUri: `http://127.0.0.1:${rpPort}/hr-app`,
+      backchannelLogoutUri: `${receiver.url}/hr-app`,
     });
     hr = await harness.discover(hrClient.clientId, hrClient.clientSecret!);
     user = await harness.user();
   });
   afterAll(async () => {
     await harness?.close();
-    rpServer?.close();
+    await receiver?.close();
   });
 
   it("logs in once, and the session covers a second application; logout reaches both", async () => {
@@ -189,7 +180,7 @@ describe.each(ENGINES)("authorization code flow with openid-client (%s)", (engin
 
     // Step 6: one back-channel logout token per application, with sid and sub (Back-Channel Logout 1.0 §2.4).
     await harness.context.sso.backchannel.drain();
-    const received = logoutTokens.filter((entry) => entry.token.includes("."));
+    const received = receiver.received.filter((entry) => entry.token.includes("."));
     expect(received.map((entry) => entry.client).sort()).toEqual(["hr-app", "portal"]);
     for (const entry of received) {
       const { payload, protectedHeader } = await jwtVerify(entry.token, jwks, {

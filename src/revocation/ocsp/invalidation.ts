@@ -1,248 +1,39 @@
 /**
- * Keeping every node's memory of OCSP responses consistent (PostgreSQL; PGlite is one node).
- *
- * A status change stores the re-signed response and, in the same transaction, NOTIFYs
- * `ocsp_invalidate`; PostgreSQL delivers it to every listening node only once the response
- * is committed, and each node evicts its copy. LISTEN/NOTIFY alone leaves a window, though:
- * the revoking node could answer its caller before another node has processed the
- * notification. So the revoking node waits, before it returns, until every other listening
- * node has acknowledged (`ocsp_ack`) that it evicted; the set of nodes to wait for is read
- * from pg_stat_activity, where each node's listening connection carries its node id as
- * application_name. The wait is bounded (a hung node cannot block revocations for ever) and
- * drops nodes whose connection has gone. A node that cannot hear notifications (its
- * connection failed, or has not connected yet) serves nothing from memory until it can,
- * and clears its memory whenever it (re)connects, since it may have missed some. Every
- * memory attached (`attach`) is treated alike, on the same notifications and acknowledgements.
+ * The cross-node invalidation of certificate statuses (src/invalidation/cross-node.ts): the
+ * OCSP responses each node keeps and the client-certificate statuses, both keyed by issuer
+ * and serial, evicted on every node before a revoke, hold or release returns.
  */
-import { randomBytes } from "node:crypto";
-import type { Database, NotificationListener } from "../../../db/database.js";
-import { ACK_CHANNEL, INVALIDATE_CHANNEL, notify, sessionsNamed } from "../../../db/stores/ocsp.js";
+import type { InvalidationChannels, InvalidationTarget } from "../../invalidation/cross-node.js";
 
-/**
- * A node's memory of certificate status that other nodes' status changes must evict: the
- * OCSP responses (ResponseCache), and whatever else keeps statuses (client certificates).
- * `enabled` is false while invalidations cannot be heard: nothing may be served from it then.
- */
-export interface InvalidationTarget {
+export const OCSP_INVALIDATION: InvalidationChannels = {
+  invalidate: "ocsp_invalidate",
+  ack: "ocsp_ack",
+  applicationPrefix: "gov-ca-ocsp:",
+  name: "OCSP",
+};
+
+/** A memory of certificate statuses (ResponseCache, CertificateStatusCache). */
+export interface CertificateStatusMemory {
   enabled: boolean;
   evict(issuerId: string, serial: string): void;
   clear(): void;
 }
 
-export const APPLICATION_PREFIX = "gov-ca-ocsp:";
-/** How long a status change waits for the other nodes' acknowledgements at most. */
-const BARRIER_TIMEOUT_MS = 3000;
-/** How often a waiting node re-reads which nodes are still connected. */
-const BARRIER_RECHECK_MS = 200;
-/** How often the listening connection is checked, and how long an answer may take. */
-const PING_INTERVAL_MS = 5000;
-const PING_TIMEOUT_MS = 3000;
-const RECONNECT_DELAY_MS = 1000;
+export const certificateKey = (issuerId: string, serial: string): string => `${issuerId} ${serial}`;
 
-export interface Barrier {
-  readonly seq: number;
-  /** The NOTIFY payload: origin node, sequence, issuer, serial. */
-  readonly payload: string;
-}
-
-interface Waiter {
-  readonly pending: Set<string>;
-  readonly done: Promise<void>;
-  resolve(): void;
-}
-
-export class CrossNodeInvalidation {
-  readonly nodeId = randomBytes(6).toString("hex");
-  private listener: NotificationListener | undefined;
-  private connecting: Promise<boolean> | undefined;
-  private seq = 0;
-  private readonly waiters = new Map<number, Waiter>();
-  private pingTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private readonly targets: InvalidationTarget[] = [];
-
-  constructor(
-    private readonly db: Database,
-    cache: InvalidationTarget,
-    private readonly warn: (message: string) => void,
-  ) {
-    this.attach(cache);
-  }
-
-  /**
-   * Another memory to keep consistent: evicted on other nodes' status changes (before they are
-   * acknowledged), cleared and disabled while this node cannot hear them, like the OCSP cache.
-   */
-  attach(target: InvalidationTarget): void {
-    this.targets.push(target);
-    // Until this node listens, its memory cannot be trusted (PostgreSQL: several nodes).
-    target.enabled = !this.db.listen || (this.listener !== undefined && !this.stopped);
-  }
-
-  /** Forgets everything held, and serves from memory again only when `enabled`. */
-  private reset(enabled: boolean): void {
-    for (const target of this.targets) {
-      target.enabled = enabled;
-      target.clear();
-    }
-  }
-
-  /** Whether several nodes may share the database (only then is any of this needed). */
-  get shared(): boolean {
-    return this.db.listen !== undefined;
-  }
-
-  private get applicationName(): string {
-    return `${APPLICATION_PREFIX}${this.nodeId}`;
-  }
-
-  /**
-   * Connects the listening connection if it is not; resolves false when that failed. Unless
-   * `now`, it leaves a failed connection to its scheduled retry (requests must not each try).
-   */
-  ensureListening(now = true): Promise<boolean> {
-    if (!this.db.listen || this.stopped) return Promise.resolve(this.listener !== undefined);
-    if (this.listener) return Promise.resolve(true);
-    if (!now && this.reconnectTimer) return Promise.resolve(false);
-    this.connecting ??= this.connect().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
-  }
-
-  private async connect(): Promise<boolean> {
-    try {
-      const listener = await this.db.listen!({
-        channels: [INVALIDATE_CHANNEL, ACK_CHANNEL],
-        applicationName: this.applicationName,
-        onNotification: (channel, payload) => this.received(channel, payload),
-        onError: (error) => this.lost(error),
-      });
-      if (this.stopped) {
-        await listener.close();
-        return false;
-      }
-      this.listener = listener;
-      this.reset(true); // anything held before now may have missed an invalidation
-      this.pingTimer = setInterval(() => {
-        void this.listener?.ping(PING_TIMEOUT_MS).catch(() => undefined); // a failure calls lost()
-      }, PING_INTERVAL_MS);
-      this.pingTimer.unref();
-      return true;
-    } catch (error) {
-      this.warn(`OCSP: cannot listen for cache invalidations: ${(error as Error).message}`);
-      this.scheduleReconnect();
-      return false;
-    }
-  }
-
-  private lost(error: Error): void {
-    this.reset(false);
-    this.listener = undefined;
-    clearInterval(this.pingTimer);
-    if (this.stopped) return;
-    this.warn(
-      `OCSP: the invalidation listener stopped (${error.message}); serving from the database until it is back`,
-    );
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped || this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.ensureListening();
-    }, RECONNECT_DELAY_MS);
-    this.reconnectTimer.unref();
-  }
-
-  private received(channel: string, payload: string): void {
-    const parts = payload.split(" ");
-    if (channel === INVALIDATE_CHANNEL && parts.length === 4) {
-      const [origin, seq, issuerId, serial] = parts as [string, string, string, string];
-      if (origin === this.nodeId) return; // this node updated its memory itself
-      for (const target of this.targets) target.evict(issuerId, serial);
-      notify(this.db, ACK_CHANNEL, `${origin} ${seq} ${this.nodeId}`).catch((error: Error) =>
-        this.warn(`OCSP: cannot acknowledge an invalidation: ${error.message}`),
-      );
-    } else if (channel === ACK_CHANNEL && parts.length === 3) {
-      const [origin, seq, from] = parts as [string, string, string];
-      if (origin !== this.nodeId) return;
-      const waiter = this.waiters.get(Number(seq));
-      waiter?.pending.delete(from);
-      if (waiter && waiter.pending.size === 0) waiter.resolve();
-    }
-  }
-
-  /**
-   * Before the transaction that stores a changed status: the payload to NOTIFY in it, and the
-   * nodes that must acknowledge it (read now, so a node that connects later, with an empty
-   * memory, is not waited for). Undefined on a single node.
-   */
-  async prepare(issuerId: string, serial: string): Promise<Barrier | undefined> {
-    if (!this.db.listen) return undefined;
-    const listening = await this.ensureListening(); // acknowledgements arrive on this connection
-    const seq = ++this.seq;
-    const payload = `${this.nodeId} ${seq} ${issuerId} ${serial}`;
-    if (!listening) return { seq, payload };
-    const others = await this.otherNodes();
-    let resolve = () => {};
-    const done = new Promise<void>((r) => {
-      resolve = r;
-    });
-    this.waiters.set(seq, { pending: new Set(others), resolve, done });
-    return { seq, payload };
-  }
-
-  /** After the commit: waits until the other nodes have evicted (or are gone, or the time is up). */
-  async wait(barrier: Barrier | undefined): Promise<void> {
-    if (!barrier) return;
-    const waiter = this.waiters.get(barrier.seq);
-    if (!waiter) return;
-    const deadline = Date.now() + BARRIER_TIMEOUT_MS;
-    try {
-      while (waiter.pending.size > 0) {
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          this.warn(
-            `OCSP: nodes ${[...waiter.pending].join(", ")} did not confirm the eviction of ${barrier.payload.split(" ").slice(2).join("/")} within ${BARRIER_TIMEOUT_MS} ms`,
-          );
-          return;
-        }
-        await Promise.race([
-          waiter.done,
-          new Promise((r) => setTimeout(r, Math.min(left, BARRIER_RECHECK_MS))),
-        ]);
-        if (waiter.pending.size === 0) return;
-        const alive = new Set(await this.otherNodes());
-        for (const node of waiter.pending) if (!alive.has(node)) waiter.pending.delete(node);
-      }
-    } finally {
-      this.waiters.delete(barrier.seq);
-    }
-  }
-
-  /** Forgets a barrier whose transaction failed. */
-  cancel(barrier: Barrier | undefined): void {
-    if (barrier) this.waiters.delete(barrier.seq);
-  }
-
-  private async otherNodes(): Promise<string[]> {
-    return (await sessionsNamed(this.db, APPLICATION_PREFIX))
-      .map((name) => name.slice(APPLICATION_PREFIX.length))
-      .filter((node) => node !== this.nodeId);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.db.listen) this.reset(false); // deaf from now on: memory can no longer be trusted
-    clearInterval(this.pingTimer);
-    clearTimeout(this.reconnectTimer);
-    await this.connecting?.catch(() => undefined);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.close();
-    for (const waiter of this.waiters.values()) waiter.resolve();
-  }
+/** The memory as an invalidation target: keys are "<issuer> <serial>". */
+export function certificateStatusTarget(memory: CertificateStatusMemory): InvalidationTarget {
+  return {
+    get enabled() {
+      return memory.enabled;
+    },
+    set enabled(value: boolean) {
+      memory.enabled = value;
+    },
+    evict(key) {
+      const [issuerId, serial] = key.split(" ");
+      if (issuerId && serial) memory.evict(issuerId, serial);
+    },
+    clear: () => memory.clear(),
+  };
 }

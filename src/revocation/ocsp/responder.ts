@@ -17,6 +17,7 @@
 import { CoalescedLookup } from "../../../db/coalesce.js";
 import type { Database, Queryable } from "../../../db/database.js";
 import { GroupCommitter } from "../../../db/group-commit.js";
+import { notify } from "../../../db/stores/notifications.js";
 import {
   type CertificateRef,
   certificateStatus,
@@ -25,11 +26,9 @@ import {
   dueForRefresh,
   findResponses,
   type HashAlg,
-  INVALIDATE_CHANNEL,
   isSignerSerial,
   lockCertificateStatuses,
   missingResponses,
-  notify,
   type OcspResponseRow,
   type ResponseKey,
   tryLockRefresh,
@@ -40,6 +39,7 @@ import type { IssuanceWriter } from "../../ca/issuance.js";
 import type { Issuer, IssuerRegistry } from "../../ca/issuers.js";
 import type { Clock } from "../../clock.js";
 import { ServiceError } from "../../errors.js";
+import { CrossNodeInvalidation } from "../../invalidation/cross-node.js";
 import { REASON_CODES } from "../reasons.js";
 import type { StatusChanged } from "../revocations.js";
 import { type CachedResponse, cachedResponse, cacheKey, ResponseCache } from "./cache.js";
@@ -50,7 +50,7 @@ import {
   type IssuerHashes,
   issuerHashes,
 } from "./cert-id.js";
-import { CrossNodeInvalidation } from "./invalidation.js";
+import { certificateKey, certificateStatusTarget, OCSP_INVALIDATION } from "./invalidation.js";
 import {
   type CertIdRequest,
   decodeGetRequest,
@@ -148,7 +148,10 @@ export class OcspResponder {
     private readonly policy: OcspPolicy,
   ) {
     this.cache = new ResponseCache(policy.cacheEntries);
-    this.invalidation = new CrossNodeInvalidation(db, this.cache, (message) => process.emitWarning(message));
+    this.invalidation = new CrossNodeInvalidation(db, OCSP_INVALIDATION, (message) =>
+      process.emitWarning(message),
+    );
+    this.invalidation.attach(certificateStatusTarget(this.cache));
     this.committer = new GroupCommitter(db, (tx, jobs) => this.signAndStore(tx, jobs), {
       maxBatch: 64,
       maxInFlight: db.engine === "postgres" ? 2 : 1,
@@ -382,17 +385,18 @@ export class OcspResponder {
     // Evicting first moves the epoch: whatever this node signed or read from the old status
     // and has not cached yet will not be cached now (see ResponseCache).
     this.cache.evict(change.issuerId, change.serial);
-    const barrier = await this.invalidation.prepare(change.issuerId, change.serial);
+    const key = certificateKey(change.issuerId, change.serial);
+    const barrier = await this.invalidation.prepare();
     try {
-      await this.resign(change.issuerId, change.serial, barrier?.payload);
+      await this.resign(change.issuerId, change.serial, barrier?.payloadFor(key));
     } catch (error) {
       // Signing failed (key store unreachable?): the stored responses say the old status, so
       // they go, everywhere; requests are then signed on demand (or answered tryLater).
       this.invalidation.cancel(barrier);
-      const again = await this.invalidation.prepare(change.issuerId, change.serial);
+      const again = await this.invalidation.prepare();
       await this.db.transaction(async (tx) => {
         await deleteResponses(tx, change.issuerId, change.serial);
-        if (again) await notify(tx, INVALIDATE_CHANNEL, again.payload);
+        if (again) await notify(tx, OCSP_INVALIDATION.invalidate, again.payloadFor(key));
       });
       await this.invalidation.wait(again);
       throw error;
@@ -444,7 +448,8 @@ export class OcspResponder {
       }),
     );
     await upsertResponses(tx, stored);
-    for (const job of jobs) if (job.invalidation) await notify(tx, INVALIDATE_CHANNEL, job.invalidation);
+    for (const job of jobs)
+      if (job.invalidation) await notify(tx, OCSP_INVALIDATION.invalidate, job.invalidation);
   }
 
   /** One certificate's responses, one per CertID digest: for memory and for the database. */

@@ -77,7 +77,7 @@ export async function exchangeCode(
   if (!CODE.test(exchange.code)) throw invalidGrant("the authorization code is not valid");
   const now = context.clock.now();
   const hash = hashSecret("code", exchange.code);
-  const outcome = await context.db.transaction(async (tx) => {
+  const outcome = await context.state.revoking(async (tx, record) => {
     const code = await lockCode(tx, hash);
     if (!code) throw invalidGrant("the authorization code is not valid");
     if (code.client_id !== client.id)
@@ -96,13 +96,11 @@ export async function exchangeCode(
           details: { grant: code.grant_id, grantsRevoked: revoked.length },
         },
       ]);
-      const committed = await context.state.publish(
-        tx,
+      await record(
         revoked.map((grant) => ({ kind: "grant" as const, id: grant.id, expiresAt: grant.expires_at })),
       );
       return new CommitThenFail(
         invalidGrant("the authorization code was already used; the tokens issued for it are revoked"),
-        committed,
       );
     }
     if (code.expires_at.getTime() <= now.getTime()) throw invalidGrant("the authorization code has expired");

@@ -32,15 +32,10 @@ export interface TokenResponse {
  * reported: the transaction returns it instead of throwing, then `failAfterCommit` throws.
  */
 export class CommitThenFail {
-  constructor(
-    readonly error: Error,
-    /** Applies the committed revocations to this node's memory. */
-    readonly committed: () => void,
-  ) {}
+  constructor(readonly error: Error) {}
 }
 
 export function failAfterCommit<T>(outcome: T | CommitThenFail): T {
-  if (!(outcome instanceof CommitThenFail)) return outcome;
-  outcome.committed();
-  throw outcome.error;
+  if (outcome instanceof CommitThenFail) throw outcome.error;
+  return outcome;
 }

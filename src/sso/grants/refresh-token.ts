@@ -32,7 +32,7 @@ export async function refresh(
   if (!REFRESH_TOKEN.test(request.refreshToken)) throw invalidGrant("the refresh token is not valid");
   const now = context.clock.now();
   const hash = hashSecret("refresh-token", request.refreshToken);
-  const outcome = await context.db.transaction(async (tx) => {
+  const outcome = await context.state.revoking(async (tx, record) => {
     const token = await lockRefreshToken(tx, hash);
     if (!token) throw invalidGrant("the refresh token is not valid");
     const { grant } = token;
@@ -48,15 +48,11 @@ export async function refresh(
           details: { grant: grant.id, grantsRevoked: revoked.length },
         },
       ]);
-      const committed = await context.state.publish(
-        tx,
-        revoked.map((row) => ({ kind: "grant" as const, id: row.id, expiresAt: row.expires_at })),
-      );
+      await record(revoked.map((row) => ({ kind: "grant" as const, id: row.id, expiresAt: row.expires_at })));
       return new CommitThenFail(
         invalidGrant(
           "the refresh token was already used; every token of its grant is revoked (RFC 9700 §4.14.2)",
         ),
-        committed,
       );
     }
     if (grant.revoked_at) throw invalidGrant("the grant of this refresh token has been revoked");
