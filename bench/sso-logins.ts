@@ -14,7 +14,7 @@
  * lacks a part the flow needs (the mTLS listener, the certificate login route), so that the
  * bench reports why instead of a figure.
  */
-import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import {
   type ClientRequest,
   Agent as HttpAgent,
@@ -29,8 +29,11 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from "node:tls";
+import { actorOf, cliActor } from "../src/auth/principal.js";
+import { loadConfig } from "../src/config.js";
+import { openContext } from "../src/context.js";
+import { encodePem } from "../src/pki/pem.js";
 import { buildCsrPem } from "../tests/helpers/csr.js";
-import { issueOverHttp } from "../tests/interop/support.js";
 
 /** A part of the flow is missing from the service under test: reported, not measured. */
 export class NotMeasured extends Error {
@@ -169,30 +172,17 @@ async function api(baseUrl: string, token: string, path: string, body: object) {
 }
 
 /**
- * A subscriber principal in the directory with its own API key, so that certificates it
- * requests for itself are owned by it (owner_id), as the certificate login expects.
- */
-async function subscriber(baseUrl: string, adminToken: string, name: string): Promise<string> {
-  const body = { name, orgUnit: "gov" };
-  let created = await api(baseUrl, adminToken, "/api/v1/service-accounts", { ...body, role: "subscriber" });
-  if (created.status === 400)
-    // principals that hold several roles
-    created = await api(baseUrl, adminToken, "/api/v1/service-accounts", { ...body, roles: ["subscriber"] });
-  const token = (created.body.apiKey as { token?: string } | undefined)?.token;
-  if (created.status !== 201 || !token)
-    throw new NotMeasured(
-      `creating a subscriber answered ${created.status}: ${JSON.stringify(created.body)}`,
-    );
-  return token;
-}
-
-/**
- * `count` user-signing certificates, each requested by a subscriber principal for itself (so
- * it is owned by a directory principal, as a login needs), once the mTLS listener is there.
+ * `count` directory users (subscribers of org unit "gov") and a user-signing certificate each,
+ * requested by the user for itself (so it is owned by the user, as a login needs). Made
+ * through the service context in this process, on the service's database and key store, as
+ * an operator at the CLI would (`ca user create`) and as the user would through the API: the
+ * API only lets a user request its own certificate with one of our access tokens, which would
+ * need a password + TOTP login per user first. Fails with NotMeasured when nothing listens
+ * for TLS on the mTLS port.
  */
 export async function userCertificates(options: {
-  baseUrl: string;
-  adminToken: string;
+  /** The service's environment (DATABASE_URL, CA_DATA_DIR, …). */
+  env: NodeJS.ProcessEnv;
   mtlsPort: number;
   count: number;
 }): Promise<LoginCertificate[]> {
@@ -200,25 +190,34 @@ export async function userCertificates(options: {
     throw new NotMeasured(
       `nothing accepts TLS on CA_MTLS_PORT=${options.mtlsPort}: this build of \`ca serve\` has no mTLS listener`,
     );
+  const context = await openContext(loadConfig({ ...options.env, LOG_LEVEL: "silent" }));
   const certificates: LoginCertificate[] = [];
-  for (let i = 0; i < options.count; i++) {
-    const token = await subscriber(options.baseUrl, options.adminToken, `bench-user-${i}`);
-    const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-    const { certificate: pem, chain } = await issueOverHttp(options.baseUrl, token, {
-      csr: buildCsrPem({ key }),
-      profile: "user-signing",
-    }).catch((error: Error) => {
-      throw new NotMeasured(`a subscriber's user-signing certificate: ${error.message}`);
-    });
-    // With the CA certificates above it, as a browser sends them from its certificate store.
-    const certificatePem = [pem, ...chain].join("");
-    const keyPem = key.export({ format: "pem", type: "pkcs8" }).toString();
-    certificates.push({
-      serial: new X509Certificate(pem).serialNumber.toLowerCase(),
-      certificatePem,
-      keyPem,
-      context: createSecureContext({ cert: certificatePem, key: keyPem }),
-    });
+  try {
+    for (let i = 0; i < options.count; i++) {
+      const user = await context.directory.create(cliActor("bench"), {
+        name: `Bench User ${i}`,
+        employeeNumber: `BENCH-${process.pid}-${i}`,
+        orgUnit: "gov",
+        roles: ["subscriber"],
+      });
+      const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+      const principal = { ...user, kind: "user" as const, dnsNames: [] };
+      const issued = await context.ca.issue(actorOf(principal), {
+        csr: buildCsrPem({ key }),
+        profile: "user-signing",
+      });
+      // With the CA certificates above it, as a browser sends them from its certificate store.
+      const certificatePem = encodePem("CERTIFICATE", issued.record.der) + issued.issuer.chainPem;
+      const keyPem = key.export({ format: "pem", type: "pkcs8" }).toString();
+      certificates.push({
+        serial: issued.record.serial.toLowerCase(),
+        certificatePem,
+        keyPem,
+        context: createSecureContext({ cert: certificatePem, key: keyPem }),
+      });
+    }
+  } finally {
+    await context.close();
   }
   const failure = await certificateCheck(options.mtlsPort, certificates[0]!);
   if (failure) throw new NotMeasured(`the mTLS listener refused a user certificate: ${failure}`);

@@ -340,6 +340,7 @@ async function quiet(label: string): Promise<number | undefined> {
 /** The two loops of bench/sso-logins.ts against our service: the TLS half alone, then whole logins. */
 async function measureCertificates(
   service: Service,
+  caEnv: NodeJS.ProcessEnv,
   adminToken: string,
   mtlsPort: number,
   skipped: (row: NotMeasuredRow) => void,
@@ -386,12 +387,7 @@ async function measureCertificates(
   let certificates: LoginCertificate[];
   try {
     progress(`user certificates for the mTLS listener (CA_MTLS_PORT=${mtlsPort})`);
-    certificates = await userCertificates({
-      baseUrl: service.baseUrl,
-      adminToken,
-      mtlsPort,
-      count: settings.loginCertificates,
-    });
+    certificates = await userCertificates({ env: caEnv, mtlsPort, count: settings.loginCertificates });
   } catch (error) {
     missing(wanted, error);
     return measured;
@@ -502,7 +498,9 @@ async function main(): Promise<number> {
 
       if (workers === settings.workers)
         results.push(
-          ...(await measureCertificates(service, adminToken, mtlsPort, (row) => notMeasured.push(row))),
+          ...(await measureCertificates(service, caEnv, adminToken, mtlsPort, (row) =>
+            notMeasured.push(row),
+          )),
         );
       await service.stop();
       service = undefined;

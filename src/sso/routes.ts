@@ -96,6 +96,7 @@ export function ssoRoutes(context: ServiceContext) {
 
   async function sameBasicAsBefore(request: FastifyRequest, params: Params, certificate: unknown) {
     const header = request.headers.authorization;
+    // A connection with a client certificate (the mTLS listener) always authenticates in full.
     if (header === undefined || certificate !== undefined) return undefined;
     if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return undefined;
     const memo = basicOnConnection.get(request.raw.socket);
@@ -111,7 +112,7 @@ export function ssoRoutes(context: ServiceContext) {
 
   async function authenticateClient(request: FastifyRequest): Promise<AuthenticatedClient> {
     const params = form(request);
-    const certificate = presented(request);
+    const certificate = presented(request); // verified on demand
     const again = await sameBasicAsBefore(request, params, certificate);
     if (again) return again;
     const authenticated = await sso.clientAuthenticator.authenticate({
