@@ -141,14 +141,15 @@ export async function insertRefreshToken(
   );
 }
 
-/** The refresh token and its grant, locked: concurrent refreshes with one token serialize here. */
-export async function lockRefreshToken(
-  tx: Queryable,
+/** The refresh token and its grant; `lock` (in a transaction) serializes concurrent refreshes with one token. */
+async function refreshTokenWithGrant(
+  db: Queryable,
   hash: Buffer,
+  lock: boolean,
 ): Promise<(RefreshTokenRow & { grant: GrantRow }) | undefined> {
-  const { rows } = await tx.query<RefreshTokenRow & { g: GrantRow }>(
+  const { rows } = await db.query<RefreshTokenRow & { g: GrantRow }>(
     `SELECT r.hash, r.grant_id, r.created_at, r.expires_at, r.used_at, row_to_json(g) AS g
-     FROM oauth_refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.hash = $1 FOR UPDATE OF r`,
+     FROM oauth_refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.hash = $1${lock ? " FOR UPDATE OF r" : ""}`,
     [hash],
   );
   const row = rows[0];
@@ -163,12 +164,8 @@ export async function lockRefreshToken(
   return { ...token, grant };
 }
 
-export async function findRefreshToken(
-  db: Queryable,
-  hash: Buffer,
-): Promise<(RefreshTokenRow & { grant: GrantRow }) | undefined> {
-  return lockRefreshToken(db, hash);
-}
+export const lockRefreshToken = (tx: Queryable, hash: Buffer) => refreshTokenWithGrant(tx, hash, true);
+export const findRefreshToken = (db: Queryable, hash: Buffer) => refreshTokenWithGrant(db, hash, false);
 
 export async function useRefreshToken(tx: Queryable, hash: Buffer, at: Date): Promise<void> {
   await tx.query("UPDATE oauth_refresh_tokens SET used_at = $2 WHERE hash = $1", [hash, at]);
