@@ -135,7 +135,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       },
       (id) => directory.get(id),
     );
-    await sso.start();
+    await sso.load();
     revocations.onChange((change) => sso.onCertificateStatus(change)); // sessions on that certificate end
     directory.onDisabled((userId) => sso.onPrincipalDisabled(systemActor, userId)); // and a disabled user's
     return {

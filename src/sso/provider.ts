@@ -102,9 +102,16 @@ export class OpenIdProvider {
 
   private purgeTimer: NodeJS.Timeout | undefined;
 
-  /** Loads the signing keys and the revocation memory (the first key is made by `ca init`). */
+  /** Loads the signing keys (the first key is made by `ca init`); every process that signs needs them. */
+  load(): Promise<void> {
+    return this.keys.reload();
+  }
+
+  /**
+   * Serving only: the revocation memory (until it is loaded, revocations are read from the
+   * database) and the periodic purge. The CLI does not pay for either.
+   */
   async start(): Promise<void> {
-    await this.keys.reload();
     await this.state.start();
     // Expired interactions, codes, assertion jtis and revoked-token entries are never needed again.
     this.purgeTimer = setInterval(() => {

@@ -56,6 +56,7 @@ export async function createSsoHarness(
       ...options.env,
     },
   });
+  await harness.context.sso.start(); // the revocation memory, as `ca serve` has it
   // With mTLS, the service's own two listeners; without, the harness app on the main port.
   const running = options.mtls ? await startListeners(harness.context) : undefined;
   if (!running) await harness.app.listen({ host: "127.0.0.1", port });

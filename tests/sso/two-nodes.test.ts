@@ -24,6 +24,7 @@ describe("SSO revocations across two nodes on one PostgreSQL database", () => {
     harness = await createSsoHarness("postgres");
     secondDb = await openDatabase({ url: harness.database.url!, poolSize: 4 });
     nodeB = await openContext(harness.context.config, { db: secondDb, keyStore: harness.context.keyStore });
+    await nodeB.sso.start();
     appB = await buildApp(nodeB);
     const portB = await freePort();
     await appB.listen({ host: "127.0.0.1", port: portB });
