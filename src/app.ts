@@ -39,12 +39,15 @@ import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
 import { ssoAdminRoutes } from "./sso/admin/routes.js";
 import { ssoRoutes } from "./sso/routes.js";
+import { portalRoutes } from "./web/routes.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
     /** The permission a caller needs; every route states this or `public: true`. */
     permission?: Permission;
     public?: true;
+    /** A portal page: needs the portal's session, and acts only through API calls that check permissions. */
+    portal?: true;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -60,7 +63,7 @@ const MUTUAL_TLS_SCHEME = {
 export interface RouteRecord {
   readonly method: string;
   readonly url: string;
-  readonly permission: Permission | "public";
+  readonly permission: Permission | "public" | "portal";
 }
 
 const FASTIFY_CODES: Record<string, string> = {
@@ -180,9 +183,11 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   app.decorate("registeredRoutes", routes);
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/docs")) route.config = { ...route.config, public: true };
-    const permission = route.config?.permission;
+    const permission = route.config?.permission ?? (route.config?.portal ? "portal" : undefined);
     if (!permission && !route.config?.public)
-      throw new Error(`route ${route.method} ${route.url} declares neither a permission nor public: true`);
+      throw new Error(
+        `route ${route.method} ${route.url} declares neither a permission, portal: true nor public: true`,
+      );
     for (const method of [route.method].flat())
       if (method !== "HEAD") routes.push({ method, url: route.url, permission: permission ?? "public" });
   });
@@ -192,7 +197,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   // Object-level scope (org subtree, own certificates) is checked in the domain code.
   app.addHook("onRequest", async (request) => {
     const permission = request.routeOptions.config.permission;
-    if (!permission) return;
+    if (!permission) return; // public routes, and portal pages (src/web/portal.ts checks their session)
     const header = request.headers.authorization;
     if (header) {
       const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
@@ -305,6 +310,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   await app.register(ocspRoutes(context));
   await app.register(ssoRoutes(context));
   await app.register(ssoAdminRoutes(context));
+  await app.register(portalRoutes(context));
   return app;
 }
 

@@ -70,6 +70,12 @@ export interface Config {
     /** Failed logins one remote address may make within the lockout time, per node; 0: no limit. */
     readonly addressMaxFailures: number;
   };
+  /** Certificates expiring within `noticeDays` are listed for their holders and RA operators. */
+  readonly expiryNotice: {
+    readonly noticeDays: number;
+    /** Where a daily list of soon-expiring certificates is POSTed (JSON), if anywhere. */
+    readonly webhookUrl: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -161,7 +167,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockoutMinutes: integer(env, "CA_LOGIN_LOCKOUT_MINUTES", 15, 1, 1440),
       addressMaxFailures: integer(env, "CA_LOGIN_ADDRESS_MAX_FAILURES", 50, 0, 1_000_000),
     },
+    expiryNotice: {
+      noticeDays: integer(env, "CA_EXPIRY_NOTICE_DAYS", 30, 1, 365),
+      webhookUrl: webhookUrl(env.CA_EXPIRY_WEBHOOK_URL),
+    },
   };
+}
+
+/** An http(s) URL to POST expiry notices to, or undefined when unset. */
+function webhookUrl(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`CA_EXPIRY_WEBHOOK_URL must be an absolute http(s) URL, got "${text}"`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new ConfigError(`CA_EXPIRY_WEBHOOK_URL must be an http(s) URL, got "${text}"`);
+  return url.toString();
 }
 
 const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host);

@@ -77,3 +77,37 @@ export async function setClientSecret(tx: Queryable, id: string, hash: Buffer, a
   );
   return rowCount === 1;
 }
+
+/** Replaces a client's registration metadata (not its id, secret or disabled state). */
+export async function updateClientRegistration(
+  tx: Queryable,
+  client: Omit<ClientRow, "secret_hash" | "disabled_at" | "created_at" | "updated_at">,
+  at: Date,
+): Promise<void> {
+  await tx.query(
+    `UPDATE oidc_clients SET name = $2, auth_method = $3, jwks = $4, tls_subject_dn = $5, redirect_uris = $6,
+       post_logout_redirect_uris = $7, grant_types = $8, scopes = $9, audience = $10, first_party = $11,
+       backchannel_logout_uri = $12, updated_at = $13
+     WHERE id = $1`,
+    [
+      client.id,
+      client.name,
+      client.auth_method,
+      client.jwks === null ? null : JSON.stringify(client.jwks),
+      client.tls_subject_dn,
+      JSON.stringify(client.redirect_uris),
+      JSON.stringify(client.post_logout_redirect_uris),
+      JSON.stringify(client.grant_types),
+      JSON.stringify(client.scopes),
+      JSON.stringify(client.audience),
+      client.first_party,
+      client.backchannel_logout_uri,
+      at,
+    ],
+  );
+}
+
+/** Serializes registrations of one client id across nodes, until the transaction ends. */
+export async function lockClientId(tx: Queryable, id: string): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(7420007, hashtext($1))", [id]);
+}

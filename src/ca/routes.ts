@@ -232,6 +232,7 @@ export function caRoutes(context: ServiceContext) {
     app.get<{
       Querystring: {
         subject?: string;
+        owner?: "me";
         status?: "good" | "revoked" | "on-hold";
         profile?: string;
         issuer?: string;
@@ -257,6 +258,7 @@ export function caRoutes(context: ServiceContext) {
                 maxLength: 200,
                 description: "substring of the subject DN, case-insensitive",
               },
+              owner: { enum: ["me"], description: "only the caller's own certificates" },
               status: { enum: ["good", "revoked", "on-hold"] },
               profile: { type: "string", maxLength: 63 },
               issuer: { type: "string", maxLength: 63 },
@@ -282,7 +284,8 @@ export function caRoutes(context: ServiceContext) {
       async (request) => {
         const query = request.query;
         const rows = await searchCertificates(context.db, {
-          scope: certificateScope(request.principal!),
+          scope:
+            query.owner === "me" ? { ownerId: request.principal!.id } : certificateScope(request.principal!),
           subject: query.subject,
           status: query.status,
           profile: query.profile,

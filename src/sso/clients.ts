@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createLocalJWKSet, type JSONWebKeySet } from "jose";
-import type { Database } from "../../db/database.js";
+import type { Database, Queryable } from "../../db/database.js";
 import {
   type ClientAuthMethod,
   type ClientRow,
@@ -16,6 +16,8 @@ import {
   getClient,
   insertClient,
   listClients,
+  lockClientId,
+  updateClientRegistration,
 } from "../../db/stores/oidc-clients.js";
 import { appendAudit } from "../audit/log.js";
 import type { Actor } from "../auth/principal.js";
@@ -133,6 +135,30 @@ export class ClientRegistry {
     return { client: toClient(created), ...(secret ? { secret } : {}) };
   }
 
+  /**
+   * A client the service registers for itself (the portal): created when missing, its
+   * registration replaced when it differs from `input` (say CA_PUBLIC_URL changed). A client an
+   * administrator disabled stays disabled. Several nodes may call this at once.
+   */
+  async ensure(actor: Actor, input: NewClient & { id: string }): Promise<void> {
+    const wanted = validate(input);
+    await this.db.transaction(async (tx) => {
+      const existing = await getClient(tx, wanted.id);
+      if (existing && sameRegistration(existing, wanted)) return;
+      if (existing) await updateClientRegistration(tx, wanted, this.clock.now());
+      else if (!(await insertClientIfAbsent(tx, wanted))) return; // another node registered it
+      await appendAudit(tx, this.clock, [
+        {
+          ...actor.audit,
+          action: existing ? "client.update" : "client.create",
+          target: `client:${wanted.id}`,
+          details: { name: wanted.name, authMethod: wanted.auth_method, redirectUris: wanted.redirect_uris },
+        },
+      ]);
+    });
+    this.cache.delete(wanted.id);
+  }
+
   async disable(actor: Actor, id: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       if (!(await getClient(tx, id))) throw notFound(`client "${id}"`);
@@ -144,6 +170,40 @@ export class ClientRegistry {
     });
     this.cache.delete(id);
   }
+}
+
+type Registration = ReturnType<typeof validate>;
+
+const REGISTRATION_FIELDS = [
+  "name",
+  "auth_method",
+  "jwks",
+  "tls_subject_dn",
+  "redirect_uris",
+  "post_logout_redirect_uris",
+  "grant_types",
+  "scopes",
+  "audience",
+  "first_party",
+  "backchannel_logout_uri",
+] as const satisfies readonly (keyof Registration)[];
+
+/** JSON with object keys sorted: jsonb columns come back with their keys reordered. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+
+const sameRegistration = (row: ClientRow, wanted: Registration): boolean =>
+  REGISTRATION_FIELDS.every((field) => canonical(row[field]) === canonical(wanted[field]));
+
+async function insertClientIfAbsent(tx: Queryable, registration: Registration): Promise<boolean> {
+  await lockClientId(tx, registration.id);
+  if (await getClient(tx, registration.id)) return false;
+  await insertClient(tx, { ...registration, secret_hash: null });
+  return true;
 }
 
 function validate(

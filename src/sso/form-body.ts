@@ -5,11 +5,14 @@
  */
 import { invalidRequest } from "./oauth-error.js";
 
-export function parseForm(body: string): Record<string, string> {
+export function parseForm(
+  body: string,
+  duplicate: (name: string) => Error = (name) =>
+    invalidRequest(`parameter ${name} is given more than once (RFC 6749 §3.1)`),
+): Record<string, string> {
   const params: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(body)) {
-    if (name in params)
-      throw invalidRequest(`parameter ${name.slice(0, 64)} is given more than once (RFC 6749 §3.1)`);
+    if (name in params) throw duplicate(name.slice(0, 64));
     params[name] = value;
   }
   return params;

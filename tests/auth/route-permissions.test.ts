@@ -49,7 +49,7 @@ describe("route permissions (RBAC)", () => {
     for (const route of routes) expect(route.permission).toBeTruthy();
     const fresh = await buildApp(harness.context);
     expect(() => fresh.get("/undeclared", async () => "x")).toThrow(
-      /declares neither a permission nor public: true/,
+      /declares neither a permission, portal: true nor public: true/,
     );
     await fresh.close();
   });
