@@ -44,6 +44,8 @@ export class Portal {
     readonly seal: PortalSeal,
     readonly clock: Clock,
     readonly secureCookies: boolean,
+    /** Why the portal cannot log anyone in (its client registration was refused), if so. */
+    readonly disabled?: string | undefined,
   ) {}
 
   /** Language and path: enough for pages without a session (login errors, logged out). */
@@ -61,6 +63,7 @@ export class Portal {
 
   /** Sends the browser through our provider's login and back to `returnTo`. */
   async startLogin(reply: FastifyReply, returnTo: string): Promise<FastifyReply> {
+    if (this.disabled) return this.sendPage(reply, 503, `the portal is off: ${this.disabled}`, "text/plain");
     const { url, login } = this.client.authorizationRequest(safeReturn(returnTo));
     return reply
       .header("set-cookie", this.cookie(PORTAL_LOGIN_COOKIE, await this.seal.sealLogin(login), 600))
@@ -125,8 +128,8 @@ export class Portal {
     };
   }
 
-  sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
-    return reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8").send(body);
+  sendPage(reply: FastifyReply, status: number, body: string, type = "text/html"): FastifyReply {
+    return reply.code(status).header("cache-control", "no-store").type(`${type}; charset=utf-8`).send(body);
   }
 
   async newSession(tokens: {

@@ -14,8 +14,11 @@ import { loadAssets } from "./assets.js";
 import { html } from "./html.js";
 import { isLanguage, LANGUAGE_COOKIE } from "./i18n.js";
 import { errorBox, page } from "./layout.js";
+import { auditPage } from "./pages/audit.js";
 import { certificatePages } from "./pages/certificates.js";
-import { homePage } from "./pages/home.js";
+import { enrollmentPages } from "./pages/enrollment.js";
+import { homePage, notificationActions } from "./pages/home.js";
+import { raQueuePage } from "./pages/ra-queue.js";
 import { Portal, safeReturn } from "./portal.js";
 import { PORTAL_CLIENT_ID, PORTAL_PATHS, PortalClient, PortalTokenError } from "./portal-client.js";
 import { SECURITY_HEADERS } from "./security-headers.js";
@@ -30,7 +33,15 @@ export function portalRoutes(context: ServiceContext) {
   const assets = loadAssets();
 
   return async function routes(app: FastifyInstance): Promise<void> {
-    await client.register();
+    // The portal needs a redirect URI the provider accepts: https, or http on a loopback literal.
+    const disabled = await client.register().then(
+      () => undefined,
+      (error: unknown) => {
+        if (!(error instanceof ServiceError)) throw error;
+        app.log.warn(`the portal is off: ${error.message}`);
+        return error.message;
+      },
+    );
     const root = app; // inject goes through the whole application, hooks included
     const portal = new Portal(
       root,
@@ -38,6 +49,7 @@ export function portalRoutes(context: ServiceContext) {
       new PortalSeal(new SecretSealer(context.keyStore, PORTAL_SEAL_LABEL)),
       context.clock,
       issuer.startsWith("https:"),
+      disabled,
     );
 
     app.addHook("onRequest", async (request, reply) => {
@@ -164,6 +176,10 @@ export function portalRoutes(context: ServiceContext) {
 
     const expiryWindowDays = context.config.expiryNotice.noticeDays;
     homePage(app, portal, portalPage, expiryWindowDays);
+    notificationActions(app, portal, portalPage);
     certificatePages(app, portal, portalPage, expiryWindowDays);
+    enrollmentPages(app, portal, portalPage);
+    raQueuePage(app, portal, portalPage);
+    auditPage(app, portal, portalPage);
   };
 }

@@ -59,8 +59,10 @@ describe("route permissions (RBAC)", () => {
       .filter((route) => route.permission === "public" && !route.url.startsWith("/docs"))
       .map((route) => `${route.method} ${route.url}`);
     expect(publicRoutes.sort()).toEqual([
+      "GET /",
       "GET /.well-known/openid-configuration",
       "GET /api/v1/me/certificate", // authenticated by the TLS client certificate (tests/http/mtls-listener.test.ts)
+      "GET /assets/*",
       "GET /ca/:file",
       "GET /consent",
       "GET /crl/:file",
@@ -74,6 +76,10 @@ describe("route permissions (RBAC)", () => {
       "GET /oauth/userinfo",
       "GET /ocsp/:issuer/*",
       "GET /openapi.json",
+      "GET /portal/callback",
+      "GET /portal/language",
+      "GET /portal/logged-out",
+      "GET /portal/login",
       "GET /readyz",
       "POST /consent",
       "POST /login/password",
@@ -107,7 +113,9 @@ describe("route permissions (RBAC)", () => {
   });
 
   it("refuses anonymous callers and bad tokens on every protected route with 401", async () => {
-    for (const route of registeredRoutes(harness.app).filter((r) => r.permission !== "public")) {
+    for (const route of registeredRoutes(harness.app).filter(
+      (r) => r.permission !== "public" && r.permission !== "portal",
+    )) {
       const url = concrete(route.url);
       for (const headers of [{}, bearer("gca_notakeyatall"), { authorization: "Basic YWRtaW46YWRtaW4=" }]) {
         const response = await harness.app.inject({
@@ -125,7 +133,9 @@ describe("route permissions (RBAC)", () => {
 
   it("refuses every role that lacks the route's permission with 403", async () => {
     let checked = 0;
-    for (const route of registeredRoutes(harness.app).filter((r) => r.permission !== "public")) {
+    for (const route of registeredRoutes(harness.app).filter(
+      (r) => r.permission !== "public" && r.permission !== "portal",
+    )) {
       const allowed = PERMISSIONS[route.permission as keyof typeof PERMISSIONS] as readonly Role[];
       for (const role of ROLES.filter((r) => !allowed.includes(r))) {
         const response = await harness.app.inject({
@@ -144,7 +154,7 @@ describe("route permissions (RBAC)", () => {
 
   it("lets each role that holds the permission past the permission check", async () => {
     for (const route of registeredRoutes(harness.app).filter(
-      (r) => r.permission !== "public" && r.method === "GET",
+      (r) => r.permission !== "public" && r.permission !== "portal" && r.method === "GET",
     )) {
       const allowed = PERMISSIONS[route.permission as keyof typeof PERMISSIONS] as readonly Role[];
       for (const role of allowed) {
