@@ -152,4 +152,6 @@ export const EN: Readonly<Record<MessageKey, string>> = {
   "audit.success": "success",
   "audit.failure": "failure",
   "request.saveP12.working": "Building the PKCS#12 (deriving keys from the passphrase takes a few seconds)…",
+  "request.removeKey": "The file is safe: remove the key from this browser",
+  "request.keyRemoved": "The key has been removed from this browser.",
 };

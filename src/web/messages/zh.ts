@@ -147,6 +147,8 @@ export const ZH = {
   "audit.success": "成功",
   "audit.failure": "失败",
   "request.saveP12.working": "正在生成 PKCS#12（口令派生需要数秒）……",
+  "request.removeKey": "已妥善保存文件，从本浏览器删除私钥",
+  "request.keyRemoved": "私钥已从本浏览器删除。",
 } as const;
 
 export type MessageKey = keyof typeof ZH;

@@ -135,11 +135,12 @@ async function requestPage(view: PortalRequest, id: string) {
           "enroll.error.passphraseMismatch",
         )}" data-msg-no-key="${view.t("request.saveP12.noKey")}" data-msg-working="${view.t(
           "request.saveP12.working",
-        )}" data-msg-done="${view.t("request.saveP12.done")}">
+        )}" data-msg-done="${view.t("request.saveP12.done")}" data-msg-removed="${view.t("request.keyRemoved")}">
 <h2>${view.t("request.saveP12")}</h2><p>${view.t("request.saveP12.hint")}</p>
 <form class="stack" id="p12-form"><label>${view.t("enroll.passphrase")} <input type="password" name="passphrase" autocomplete="new-password" minlength="8" required></label>
 <label>${view.t("enroll.passphraseAgain")} <input type="password" name="passphrase2" autocomplete="new-password" minlength="8" required></label>
-<button type="submit">${view.t("request.saveP12.button")}</button><p class="muted" id="p12-status" role="status" aria-live="polite"></p></form></section>
+<button type="submit">${view.t("request.saveP12.button")}</button><p class="muted" id="p12-status" role="status" aria-live="polite"></p></form>
+<button type="button" id="remove-key" class="secondary" hidden>${view.t("request.removeKey")}</button></section>
 <script type="module" src="/assets/js/request.js"></script>`
       : "";
   const serverKey =

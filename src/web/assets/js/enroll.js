@@ -22,8 +22,8 @@ function setUp(form) {
 
   function showFields() {
     const method = selected("method")?.value;
-    /** @type {HTMLElement} */ for (const field of form.querySelectorAll("[data-method]"))
-      (field).hidden = field.getAttribute("data-method") !== method;
+    for (const field of form.querySelectorAll("[data-method]"))
+      field.toggleAttribute("hidden", field.getAttribute("data-method") !== method);
     algorithm.closest("label")?.toggleAttribute("hidden", method === "csr");
     // Only the key types the chosen profile allows.
     const allowed = (selected("profile")?.dataset.keys ?? "").split(" ");

@@ -5,7 +5,7 @@
  * offered as a download. Nothing leaves the browser but the file the user saves.
  */
 import { fromPem } from "./der.js";
-import { getKeyPair } from "./key-vault.js";
+import { deleteKeyPair, getKeyPair } from "./key-vault.js";
 import { buildPkcs12 } from "./pkcs12.js";
 
 const section = document.getElementById("browser-pkcs12");
@@ -54,10 +54,32 @@ function setUp(section, form) {
       link.remove();
       setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
       status.textContent = section.dataset.msgDone ?? "";
+      offerRemoval(section);
     } catch (error) {
       status.textContent = String(error instanceof Error ? error.message : error);
     } finally {
       button.disabled = false;
     }
   });
+}
+
+/**
+ * Once the file is saved, the extractable key need not stay in this browser's storage, where
+ * only the page's CSP keeps other scripts from it: the user removes it when the file is safe.
+ * @param {HTMLElement} section
+ */
+function offerRemoval(section) {
+  const remove = /** @type {HTMLButtonElement | null} */ (document.getElementById("remove-key"));
+  if (!remove) return;
+  remove.hidden = false;
+  remove.addEventListener(
+    "click",
+    async () => {
+      await deleteKeyPair(section.dataset.keyId ?? "");
+      remove.hidden = true;
+      const status = document.getElementById("p12-status");
+      if (status) status.textContent = section.dataset.msgRemoved ?? "";
+    },
+    { once: true },
+  );
 }
