@@ -20,8 +20,8 @@ export interface SsoHarness extends Harness {
   client(body: Record<string, unknown>): Promise<{ clientId: string; clientSecret?: string }>;
   /** openid-client's configuration for a client_secret_basic client, by discovery. */
   discover(clientId: string, clientSecret: string): Promise<oidc.Configuration>;
-  /** A directory user with a password and an enrolled TOTP secret. */
-  user(roles?: Role[]): Promise<TestUser>;
+  /** A directory user with a password and an enrolled TOTP secret, in `orgUnit` (default "gov"). */
+  user(roles?: Role[], orgUnit?: string): Promise<TestUser>;
   /** The mTLS listener's base URL (when created with `mtls: true`). */
   readonly mtlsUrl: string;
   /** Our root CA certificate, PEM: what a browser must trust for the mTLS listener. */
@@ -32,6 +32,7 @@ export interface SsoHarness extends Harness {
 
 export interface TestUser {
   readonly id: string;
+  readonly name: string;
   readonly employeeNumber: string;
   readonly password: string;
   readonly totpSecret: string;
@@ -99,20 +100,20 @@ export async function createSsoHarness(
       if (response.statusCode !== 201) throw new Error(`client registration failed: ${response.body}`);
       return response.json();
     },
-    async user(roles: Role[] = ["subscriber"]) {
+    async user(roles: Role[] = ["subscriber"], orgUnit = "gov") {
       const actor = cliActor("test");
       const employeeNumber = `E${process.pid}-${++users}`;
       const user = await harness.context.directory.create(actor, {
         name: `Civil Servant ${users}`,
         employeeNumber,
-        orgUnit: "gov",
+        orgUnit,
         roles,
         email: `servant${users}@gov.test`,
       });
       const password = `correct horse ${users} battery`;
       await harness.context.directory.setPassword(actor, user.id, password);
       const { secret } = await harness.context.directory.enrollTotp(actor, user.id);
-      return { id: user.id, employeeNumber, password, totpSecret: secret };
+      return { id: user.id, name: user.name, employeeNumber, password, totpSecret: secret };
     },
     discover(clientId, clientSecret) {
       return oidc.discovery(new URL(issuer), clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), {
