@@ -15,10 +15,13 @@ import { html } from "./html.js";
 import { isLanguage, LANGUAGE_COOKIE } from "./i18n.js";
 import { errorBox, page } from "./layout.js";
 import { auditPage } from "./pages/audit.js";
+import { caPages } from "./pages/ca.js";
 import { certificatePages } from "./pages/certificates.js";
+import { clientPages } from "./pages/clients.js";
 import { enrollmentPages } from "./pages/enrollment.js";
 import { homePage, notificationActions } from "./pages/home.js";
 import { raQueuePage } from "./pages/ra-queue.js";
+import { userPages } from "./pages/users.js";
 import { Portal, safeReturn } from "./portal.js";
 import { PORTAL_CLIENT_ID, PORTAL_PATHS, PortalClient, PortalTokenError } from "./portal-client.js";
 import { SECURITY_HEADERS } from "./security-headers.js";
@@ -181,5 +184,8 @@ export function portalRoutes(context: ServiceContext) {
     enrollmentPages(app, portal, portalPage);
     raQueuePage(app, portal, portalPage);
     auditPage(app, portal, portalPage);
+    userPages(app, portal, portalPage);
+    clientPages(app, portal, portalPage);
+    caPages(app, portal, portalPage);
   };
 }

@@ -8,7 +8,6 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { parseCsr } from "../../ca/csr.js";
-import { ApiError } from "../api.js";
 import { html } from "../html.js";
 import { csrfField, errorBox, formatDate, notice, page } from "../layout.js";
 import type { MessageKey } from "../messages/zh.js";
@@ -22,6 +21,7 @@ import {
   requestHref,
   uuidParam,
 } from "./enrollment-view.js";
+import { apiFailure } from "./forms.js";
 import { doneNotice } from "./home.js";
 
 interface ProfileJson {
@@ -188,14 +188,13 @@ export function enrollmentPages(app: FastifyInstance, portal: Portal, options: o
     options,
     portal.handle(async (view) => {
       const profiles = await requestableProfiles(view);
-      try {
-        const result = await submit(view);
-        return "error" in result ? enrollForm(view, profiles, result.error) : result;
-      } catch (error) {
-        if (error instanceof ApiError && error.status < 500 && error.status !== 401)
-          return enrollForm(view, profiles, error.message);
-        throw error;
-      }
+      return apiFailure(
+        async () => {
+          const result = await submit(view);
+          return "error" in result ? enrollForm(view, profiles, result.error) : result;
+        },
+        async (message) => enrollForm(view, profiles, message),
+      );
     }),
   );
 
