@@ -6,7 +6,7 @@
  * certificate and the portal, OCSP (`openssl ocsp`) and the CRL (`openssl crl`) all say so.
  * Screenshots of the main pages go to tests/artifacts/screenshots (not committed).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
