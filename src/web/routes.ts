@@ -182,7 +182,7 @@ export function portalRoutes(context: ServiceContext) {
     notificationActions(app, portal, portalPage);
     certificatePages(app, portal, portalPage, expiryWindowDays);
     enrollmentPages(app, portal, portalPage);
-    raQueuePage(app, portal, portalPage);
+    raQueuePage(app, portal, portalPage, expiryWindowDays);
     auditPage(app, portal, portalPage);
     userPages(app, portal, portalPage);
     clientPages(app, portal, portalPage);

@@ -230,4 +230,7 @@ export const EN: Readonly<Record<MessageKey, string>> = {
   "ca.kind.retire-issuer": "Retire a CA",
   "ca.done.requested": "Requested: it waits for a second security admin's approval.",
   "ca.done.decided": "Done.",
+  "certificate.renew": "Renew (request again)",
+  "ra.expiring": "Certificates expiring within {days} days",
+  "home.expiring": "{count} of your certificates expire within {days} days: renew them in time.",
 };

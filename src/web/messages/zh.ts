@@ -224,6 +224,9 @@ export const ZH = {
   "ca.kind.retire-issuer": "停用 CA",
   "ca.done.requested": "操作已提交，等待另一名安全管理员批准。",
   "ca.done.decided": "已处理。",
+  "certificate.renew": "续期（重新申请）",
+  "ra.expiring": "{days} 天内到期的证书",
+  "home.expiring": "您有 {count} 张证书将在 {days} 天内到期，请及时续期。",
 } as const;
 
 export type MessageKey = keyof typeof ZH;

@@ -94,7 +94,8 @@ export function certificatePages(
         view,
         commonNameOf(certificate.subject),
         html`${notice(done && view.t(done))}${details(view, certificate)}
-<p><a class="button" href="${certificateHref(certificate).replace("?", "/chain.pem?")}">${view.t("certificate.download")}</a></p>
+<p><a class="button" href="${certificateHref(certificate).replace("?", "/chain.pem?")}">${view.t("certificate.download")}</a>
+<a class="button" href="/portal/enroll?profile=${encodeURIComponent(certificate.profile)}">${view.t("certificate.renew")}</a></p>
 ${actions(view, certificate)}`,
       );
     }),

@@ -42,7 +42,7 @@ async function requestableProfiles(view: PortalRequest): Promise<ProfileJson[]> 
 }
 
 function enrollForm(view: PortalRequest, profiles: readonly ProfileJson[], error?: string) {
-  const chosen = view.form.profile ?? profiles[0]?.name;
+  const chosen = view.form.profile ?? view.query.profile ?? profiles[0]?.name;
   const method = (view.form.method as EnrollmentMethod | undefined) ?? "browser";
   return page(
     view,

@@ -4,7 +4,7 @@ import { html } from "../html.js";
 import { csrfField, formatDate, notice, page } from "../layout.js";
 import type { MessageKey } from "../messages/zh.js";
 import type { Portal } from "../portal.js";
-import { type CertificatePage, certificateTable } from "./certificate-view.js";
+import { type CertificatePage, certificateTable, expiresSoon } from "./certificate-view.js";
 import { type EnrollmentPage, enrollmentTable, requestHref, uuidParam } from "./enrollment-view.js";
 
 interface NotificationJson {
@@ -45,12 +45,15 @@ export function homePage(
         view.api.json<{ items: NotificationJson[] }>({ url: "/api/v1/me/notifications?limit=20" }),
       ]);
       const unread = notifications.items.filter((n) => n.readAt === null);
+      const now = portal.clock.now();
+      const expiring = certificates.items.filter((c) => expiresSoon(c, now, expiryWindowDays));
       const done = doneNotice(view.query.done);
       return page(
         view,
         view.t("home.title"),
         html`${notice(done && view.t(done))}
 <p class="lead">${view.t("home.greeting", { name: view.me.name })}</p>
+${expiring.length ? html`<p class="warning" role="status" id="expiry-notice">${view.t("home.expiring", { count: expiring.length, days: expiryWindowDays })}</p>` : ""}
 ${
   unread.length
     ? html`<section aria-labelledby="notices"><h2 id="notices">${view.t("home.notifications")}</h2><ul class="notifications">${unread.map(
@@ -62,7 +65,7 @@ ${
     : ""
 }
 <section aria-labelledby="my-certificates"><h2 id="my-certificates">${view.t("home.certificates")}</h2>
-${certificateTable(view, certificates.items, { now: portal.clock.now(), expiryWindowDays })}
+${certificateTable(view, certificates.items, { now, expiryWindowDays })}
 <p><a class="button" href="/portal/enroll">${view.t("nav.enroll")}</a></p>
 </section>
 <section aria-labelledby="my-requests"><h2 id="my-requests">${view.t("home.requests")}</h2>

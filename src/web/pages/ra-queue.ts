@@ -7,10 +7,16 @@ import type { FastifyInstance } from "fastify";
 import { html } from "../html.js";
 import { csrfField, formatDate, notice, page } from "../layout.js";
 import type { Portal } from "../portal.js";
+import { type CertificatePage, certificateTable } from "./certificate-view.js";
 import { type EnrollmentPage, methodLabel, requestHref, uuidParam } from "./enrollment-view.js";
 import { doneNotice } from "./home.js";
 
-export function raQueuePage(app: FastifyInstance, portal: Portal, options: object): void {
+export function raQueuePage(
+  app: FastifyInstance,
+  portal: Portal,
+  options: object,
+  expiryWindowDays: number,
+): void {
   app.get(
     "/portal/ra",
     options,
@@ -21,7 +27,17 @@ export function raQueuePage(app: FastifyInstance, portal: Portal, options: objec
         limit: "50",
         ...(cursor ? { cursor: cursor.slice(0, 200) } : {}),
       });
-      const queue = await view.api.json<EnrollmentPage>({ url: `/api/v1/enrollments?${query}` });
+      const now = portal.clock.now();
+      const expiring = new URLSearchParams({
+        status: "good",
+        expiresAfter: now.toISOString(),
+        expiresBefore: new Date(now.getTime() + expiryWindowDays * 86_400_000).toISOString(),
+        limit: "100",
+      });
+      const [queue, soon] = await Promise.all([
+        view.api.json<EnrollmentPage>({ url: `/api/v1/enrollments?${query}` }),
+        view.api.json<CertificatePage>({ url: `/api/v1/certificates?${expiring}` }),
+      ]);
       const done = doneNotice(view.query.done);
       const rows = queue.items.map((r) => {
         const own = r.requester.id === view.me.id;
@@ -51,7 +67,9 @@ export function raQueuePage(app: FastifyInstance, portal: Portal, options: objec
               )}</th><th>${view.t("certificate.profile")}</th><th>${view.t("request.method")}</th><th>${view.t(
                 "request.createdAt",
               )}</th><th>${view.t("certificate.actions")}</th></tr></thead><tbody>${rows}</tbody></table>`
-        }${queue.nextCursor ? html`<p><a href="/portal/ra?cursor=${encodeURIComponent(queue.nextCursor)}">${view.t("action.more")}</a></p>` : ""}`,
+        }${queue.nextCursor ? html`<p><a href="/portal/ra?cursor=${encodeURIComponent(queue.nextCursor)}">${view.t("action.more")}</a></p>` : ""}
+<section aria-labelledby="expiring"><h2 id="expiring">${view.t("ra.expiring", { days: expiryWindowDays })}</h2>
+${certificateTable(view, soon.items, { now, expiryWindowDays, showOrgUnit: true })}</section>`,
       );
     }),
   );
