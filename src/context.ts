@@ -21,6 +21,8 @@ import { PasswordLogin } from "./identity/password-login.js";
 import { SecretSealer } from "./identity/secret-seal.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
 import { Directory } from "./identity/users.js";
+import { CONFIGURATION_INVALIDATION } from "./invalidation/configuration.js";
+import { CrossNodeInvalidation } from "./invalidation/cross-node.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { certificateStatusTarget } from "./revocation/ocsp/invalidation.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
@@ -49,6 +51,11 @@ export interface ServiceContext {
   readonly sso: OpenIdProvider;
   /** Checks TLS client certificates (certificate login, RFC 8705 tls_client_auth). */
   readonly clientCertificates: ClientCertificates;
+  /**
+   * Keeps profiles and cached API-key principals consistent across nodes (NOTIFY with
+   * acknowledgements, src/invalidation/configuration.ts); `ensureListening()` when serving.
+   */
+  readonly configuration: CrossNodeInvalidation;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -74,7 +81,13 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     await migrate(db);
     const keyStore = options.keyStore ?? (await openKeyStore(config.keyStoreUri, { kek: config.kek }));
     const issuers = new IssuerRegistry(db, keyStore);
-    const profiles = new ProfileRegistry(db, clock);
+    const configuration = new CrossNodeInvalidation(db, CONFIGURATION_INVALIDATION, (message) =>
+      process.emitWarning(message),
+    );
+    const profiles = new ProfileRegistry(db, clock, configuration);
+    configuration.attach(profiles);
+    const authenticator = new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000);
+    configuration.attach(authenticator);
     const orgUnits = new OrgUnitDirectory(db, clock);
     const ca = new CertificateAuthority(db, clock, issuers, profiles, orgUnits, {
       publicBaseUrl: config.publicBaseUrl,
@@ -117,7 +130,14 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     ocsp.invalidation.attach(certificateStatusTarget(clientCertificates.statuses));
     revocations.onChange((change) => ocsp.onStatusChange(change)); // and changes before revoke returns
     const sealer = new SecretSealer(keyStore);
-    const directory = new Directory(db, clock, orgUnits, sealer, { totpIssuer: config.caOrganization });
+    const directory = new Directory(
+      db,
+      clock,
+      orgUnits,
+      sealer,
+      { totpIssuer: config.caOrganization },
+      configuration,
+    );
     const sso = new OpenIdProvider(
       db,
       keyStore,
@@ -153,7 +173,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         lockoutMs: config.login.lockoutMinutes * 60_000,
         addressMaxFailures: config.login.addressMaxFailures,
       }),
-      authenticator: new ApiKeyAuthenticator(db, clock, config.apiKeyCacheSeconds * 1000),
+      authenticator,
       ca,
       dualControl: new DualControl(db, clock, keyStore, issuers, {
         publicBaseUrl: config.publicBaseUrl,
@@ -165,12 +185,14 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       ocsp,
       sso,
       clientCertificates,
+      configuration,
       reload,
       async close() {
         await crls.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await ocsp.stop();
         await sso.stop();
+        await configuration.stop();
         await keyStore.close();
         await db.close();
       },

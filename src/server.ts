@@ -51,6 +51,7 @@ export async function startListeners(context: ServiceContext): Promise<RunningSe
 export async function startServer(context: ServiceContext): Promise<RunningServer> {
   const running = await startListeners(context);
   const { app } = running;
+  await context.configuration.ensureListening(); // profiles and API-key principals changed on other nodes
   context.crls.start();
   context.ocsp.start();
   await context.sso.start();

@@ -129,3 +129,16 @@ export async function enablePrincipal(tx: Queryable, id: string): Promise<boolea
   );
   return rowCount === 1;
 }
+
+/**
+ * Serializes, across nodes, the changes that may take the security-admin role from someone
+ * (transaction-scoped advisory lock), then answers the enabled principals holding it: two
+ * admins demoting each other at once cannot both succeed.
+ */
+export async function lockSecurityAdmins(tx: Queryable): Promise<string[]> {
+  await tx.query("SELECT pg_advisory_xact_lock(7420011, 0)");
+  const { rows } = await tx.query<{ id: string }>(
+    "SELECT id FROM principals WHERE disabled_at IS NULL AND 'security-admin' = ANY (roles) ORDER BY id",
+  );
+  return rows.map((row) => row.id);
+}

@@ -25,3 +25,25 @@ export async function listProfiles(db: Queryable): Promise<ProfileRow[]> {
   );
   return rows;
 }
+
+/** The stored definition, locked until the transaction ends; undefined when there is none. */
+export async function lockProfile(tx: Queryable, name: string): Promise<ProfileRow | undefined> {
+  const { rows } = await tx.query<ProfileRow>(
+    "SELECT name, definition, updated_at FROM profiles WHERE name = $1 FOR UPDATE",
+    [name],
+  );
+  return rows[0];
+}
+
+export async function replaceProfile(
+  tx: Queryable,
+  name: string,
+  definition: unknown,
+  at: Date,
+): Promise<void> {
+  await tx.query("UPDATE profiles SET definition = $2, updated_at = $3 WHERE name = $1", [
+    name,
+    JSON.stringify(definition),
+    at,
+  ]);
+}

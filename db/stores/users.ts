@@ -63,6 +63,25 @@ export async function getUser(db: Queryable, id: string): Promise<UserRow | unde
   return rows[0];
 }
 
+/** The user with its principal row locked until the transaction ends (FOR UPDATE). */
+export async function lockUser(tx: Queryable, id: string): Promise<UserRow | undefined> {
+  const { rows } = await tx.query<UserRow>(`${USER_SELECT} WHERE p.id = $1 FOR UPDATE OF p, u`, [id]);
+  return rows[0];
+}
+
+/** Writes the changeable fields of a directory user: name, roles and org unit (principal), email. */
+export async function updateUser(
+  tx: Queryable,
+  id: string,
+  fields: { name: string; roles: readonly Role[]; org_unit: string | null; email: string | null },
+): Promise<void> {
+  await tx.query(
+    "UPDATE principals SET name = $2, roles = $3, org_unit = $4 WHERE id = $1 AND kind = 'user'",
+    [id, fields.name, fields.roles, fields.org_unit],
+  );
+  await tx.query("UPDATE users SET email = $2 WHERE principal_id = $1", [id, fields.email]);
+}
+
 export async function getUsers(db: Queryable, ids: readonly string[]): Promise<UserRow[]> {
   const { rows } = await db.query<UserRow>(
     `${USER_SELECT} WHERE p.id = ANY($1::uuid[]) ORDER BY lower(u.employee_number)`,

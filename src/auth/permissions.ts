@@ -11,6 +11,7 @@ export const PERMISSIONS = {
   "certificate:read": ALL,
   "certificate:revoke": ["security-admin", "ra-operator", "subscriber"],
   "profile:read": ALL,
+  "profile:manage": ["security-admin"],
   "issuer:read": ALL,
   "org-unit:read": ["security-admin", "ra-operator", "auditor"],
   "org-unit:manage": ["security-admin"],

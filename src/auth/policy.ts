@@ -7,7 +7,7 @@
 
 import type { CertificateScope } from "../../db/stores/certificates.js";
 import type { Role } from "../../db/stores/principals.js";
-import { forbidden, unauthenticated } from "../errors.js";
+import { forbidden, ServiceError, unauthenticated } from "../errors.js";
 import { inSubtree } from "../identity/org-units.js";
 import { type Permission, rolesHold } from "./permissions.js";
 import type { Actor, Principal } from "./principal.js";
@@ -109,4 +109,24 @@ export function requireUserManagement(
     throw forbidden(
       `an RA operator manages subscribers only; this user holds ${other.join(", ")} (a security admin's task)`,
     );
+}
+
+const sameRoles = (a: readonly Role[], b: readonly Role[]): boolean =>
+  a.length === b.length && a.every((role) => b.includes(role));
+
+/**
+ * Changing a directory user (name, email, org unit, roles): the rules of managing it, for the
+ * user as it is and as it will be, so an RA operator changes only subscribers of its subtree
+ * who stay subscribers there; and nobody changes its own roles (no self-escalation, no locking
+ * oneself out): another security admin must.
+ */
+export function requireUserChange(
+  principal: Principal,
+  before: { id: string; orgUnit: string | null; roles: readonly Role[] },
+  after: { orgUnit: string | null; roles: readonly Role[] },
+): void {
+  if (principal.id === before.id && !sameRoles(before.roles, after.roles))
+    throw new ServiceError(403, "own-roles", "nobody changes its own roles: another security admin must");
+  requireUserManagement(principal, before);
+  requireUserManagement(principal, after);
 }

@@ -144,6 +144,7 @@ export class CertificateAuthority {
   private async issueCertificate(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
     // Step 1: the profile, and in which of its roles this caller may request it: the widest
     // role the profile lists decides the subject (a subscriber only for itself).
+    await this.profiles.fresh();
     const profile = this.profiles.require(request.profile);
     const requester = actingIn(actor, profile.requesters, `request "${profile.name}" certificates`);
 

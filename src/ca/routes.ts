@@ -22,6 +22,24 @@ import type { SubjectRequest } from "./subject.js";
 const problemResponse = { $ref: "problem#" } as const;
 const errors = { 400: problemResponse, 401: problemResponse, 403: problemResponse, 404: problemResponse };
 
+/** A profile as GET answers it: `name` and the definition's fields (src/ca/profile.ts checks them). */
+type ProfileBody = { name?: string } & Record<string, unknown>;
+const profileBody = {
+  type: "object",
+  properties: { name: { type: "string", maxLength: 63 } },
+} as const;
+const profileResponse = {
+  type: "object",
+  additionalProperties: true,
+  required: ["name"],
+  properties: { name: { type: "string" } },
+} as const;
+const PROFILE_BODY_DESCRIPTION =
+  "The profile as `GET /api/v1/profiles/{name}` answers it: `name` and the definition (description, " +
+  "validityDays 1–3650, keys, keyUsage, extendedKeyUsage, subjectAltNames, requireSubjectAltName, " +
+  "commonNameInSubjectAltNames, allowWildcards, ocspNoCheck?, requesters, approval). Every problem is " +
+  "answered as 400 `profile-invalid` with the validator's message.";
+
 const subjectSchema = {
   type: "object",
   additionalProperties: false,
@@ -310,7 +328,10 @@ export function caRoutes(context: ServiceContext) {
         config: { permission: "profile:read" },
         schema: { tags: ["profiles"], summary: "Certificate profiles in force" },
       },
-      async () => ({ items: context.profiles.all() }),
+      async () => {
+        await context.profiles.fresh();
+        return { items: context.profiles.all() };
+      },
     );
 
     app.get<{ Params: { name: string } }>(
@@ -320,9 +341,66 @@ export function caRoutes(context: ServiceContext) {
         schema: { tags: ["profiles"], summary: "One certificate profile" },
       },
       async (request) => {
+        await context.profiles.fresh();
         const profile = context.profiles.find(request.params.name);
         if (!profile) throw notFound(`profile "${request.params.name}"`);
         return profile;
+      },
+    );
+
+    app.post<{ Body: ProfileBody }>(
+      "/api/v1/profiles",
+      {
+        config: { permission: "profile:manage" },
+        schema: {
+          tags: ["profiles"],
+          summary: "Create a certificate profile (validated as the seeded ones are; audited)",
+          description: PROFILE_BODY_DESCRIPTION,
+          body: { ...profileBody, required: ["name"] },
+          response: { 201: profileResponse, ...errors, 409: problemResponse },
+        },
+      },
+      async (request, reply) => {
+        const { name, ...definition } = request.body;
+        const profile = await context.profiles.create(
+          actorOf(request.principal!, request.id),
+          name!,
+          definition,
+        );
+        return reply.code(201).send(profile);
+      },
+    );
+
+    app.put<{ Params: { name: string }; Body: ProfileBody }>(
+      "/api/v1/profiles/:name",
+      {
+        config: { permission: "profile:manage" },
+        schema: {
+          tags: ["profiles"],
+          summary:
+            "Replace a certificate profile's definition (its name cannot change; issued certificates are not affected)",
+          description: PROFILE_BODY_DESCRIPTION,
+          params: {
+            type: "object",
+            required: ["name"],
+            properties: { name: { type: "string", maxLength: 63 } },
+          },
+          body: profileBody,
+          response: { 200: profileResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const { name, ...definition } = request.body;
+        if (name !== undefined && name !== request.params.name)
+          throw badRequest(
+            "profile-name-mismatch",
+            `a profile's name cannot change: the body names "${name}", the path "${request.params.name}"`,
+          );
+        return context.profiles.replace(
+          actorOf(request.principal!, request.id),
+          request.params.name,
+          definition,
+        );
       },
     );
 

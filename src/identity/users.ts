@@ -6,25 +6,33 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Database } from "../../db/database.js";
-import { disablePrincipal, enablePrincipal, type Role } from "../../db/stores/principals.js";
+import {
+  disablePrincipal,
+  enablePrincipal,
+  lockSecurityAdmins,
+  type Role,
+} from "../../db/stores/principals.js";
 import {
   findUserByEmployeeNumber,
   getUser,
   getUsers,
   insertUsers,
   listUsers,
+  lockUser,
   type NewUser,
   setPasswordHash,
   setTotpSecret,
   takenEmployeeNumbers,
   type UserRow,
+  updateUser,
 } from "../../db/stores/users.js";
 import { type AuditEvent, appendAudit } from "../audit/log.js";
-import { canSeeUser, requireUserManagement } from "../auth/policy.js";
+import { canSeeUser, requireUserChange, requireUserManagement } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
 import { badRequest, conflict, notFound, ServiceError } from "../errors.js";
-import type { OrgUnitDirectory } from "./org-units.js";
+import { type ChangePublisher, inOneTransaction, principalKey } from "../invalidation/configuration.js";
+import { ORG_UNIT_PATH, type OrgUnitDirectory } from "./org-units.js";
 import { hashPassword } from "./passwords.js";
 import type { SecretSealer } from "./secret-seal.js";
 import { base32Encode, otpauthUri, TOTP_SECRET_BYTES } from "./totp.js";
@@ -48,6 +56,14 @@ export interface DirectoryUser {
 
 export interface CreateUser extends UserFieldsInput {
   readonly roles: readonly Role[];
+}
+
+/** What `update` may change; a field left out stays as it is. */
+export interface UserChanges {
+  readonly name?: string;
+  readonly email?: string | null;
+  readonly orgUnit?: string | null;
+  readonly roles?: readonly string[];
 }
 
 export interface RejectedRow {
@@ -109,12 +125,17 @@ const taken = (employeeNumber: string) =>
 export class Directory {
   private readonly disabledListeners: DisabledListener[] = [];
 
+  /**
+   * `publisher`: the configuration invalidation, so that a change of roles, org unit or state
+   * reaches every node's API-key cache before the call returns; by default a plain transaction.
+   */
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly orgUnits: OrgUnitDirectory,
     private readonly sealer: SecretSealer,
     private readonly options: { readonly totpIssuer: string },
+    private readonly publisher: ChangePublisher = inOneTransaction(db),
   ) {}
 
   /** `listener` runs after every disable has committed, before `disable` returns (the SSO ends sessions). */
@@ -264,13 +285,80 @@ export class Directory {
   }
 
   /**
+   * Changes a user's name, email, org unit or roles, checked as a new user's fields are. Who may
+   * (policy.ts `requireUserChange`): a security admin anyone; an RA operator a subscriber of its
+   * subtree who stays one, there; nobody its own roles. The last enabled security admin keeps
+   * that role (409). Roles feed RBAC at once: access tokens read the directory on each call,
+   * and the user's cached API keys are evicted on every node before this returns.
+   */
+  async update(actor: Actor, id: string, changes: UserChanges): Promise<DirectoryUser> {
+    await this.require(id, actor);
+    const orgUnit = changes.orgUnit?.trim();
+    if (orgUnit && ORG_UNIT_PATH.test(orgUnit)) await this.orgUnits.require(orgUnit); // 400 org-unit-unknown
+    const losesAdmin = changes.roles !== undefined && !changes.roles.includes("security-admin");
+    await this.publisher.change([principalKey(id)], async (tx) => {
+      // The security-admin lock first, then the row: every update takes them in this order.
+      const admins = losesAdmin ? await lockSecurityAdmins(tx) : undefined;
+      const row = await lockUser(tx, id);
+      if (!row) throw notFound(`user "${id}"`);
+      const before = toDirectoryUser(row);
+      const checked = checkUserFields({
+        name: changes.name ?? before.name,
+        employeeNumber: before.employeeNumber,
+        orgUnit: changes.orgUnit === undefined ? before.orgUnit : changes.orgUnit,
+        roles: changes.roles ?? before.roles,
+        email: changes.email === undefined ? before.email : changes.email,
+      });
+      if ("problem" in checked) throw badRequest(checked.problem.code, checked.problem.message);
+      const after = checked.fields;
+      if (actor.principal) requireUserChange(actor.principal, before, after);
+      if (
+        admins &&
+        before.roles.includes("security-admin") &&
+        !before.disabledAt &&
+        !admins.some((admin) => admin !== id)
+      )
+        throw conflict(
+          "last-security-admin",
+          `user "${id}" is the last enabled security admin: make another one first`,
+        );
+      await updateUser(tx, id, {
+        name: after.name,
+        roles: after.roles,
+        org_unit: after.orgUnit,
+        email: after.email,
+      });
+      const view = (user: {
+        name: string;
+        email: string | null;
+        orgUnit: string | null;
+        roles: readonly Role[];
+      }) => ({
+        name: user.name,
+        email: user.email,
+        orgUnit: user.orgUnit,
+        roles: user.roles,
+      });
+      await appendAudit(tx, this.clock, [
+        {
+          ...actor.audit,
+          action: "user.update",
+          target: `principal:${id}`,
+          details: { before: view(before), after: view(after) },
+        },
+      ]);
+    });
+    return this.require(id);
+  }
+
+  /**
    * Disables the user (no login, no API use) and, once that has committed, runs every
    * `onDisabled` listener before returning. The disable stands even if a listener fails; the
    * first failure is then thrown, after all listeners have run.
    */
   async disable(actor: Actor, id: string): Promise<void> {
     await this.requireManageable(actor, id);
-    await this.db.transaction(async (tx) => {
+    await this.publisher.change([principalKey(id)], async (tx) => {
       if (!(await disablePrincipal(tx, id, this.clock.now())))
         throw conflict("user-disabled", `user "${id}" is disabled already`);
       await appendAudit(tx, this.clock, [

@@ -16,7 +16,7 @@
  * missed some. Every memory attached (`attach`) is treated alike.
  */
 import { randomBytes } from "node:crypto";
-import type { Database, NotificationListener } from "../../db/database.js";
+import type { Database, NotificationListener, Queryable } from "../../db/database.js";
 import { notify, sessionsNamed } from "../../db/stores/notifications.js";
 
 /**
@@ -27,8 +27,11 @@ import { notify, sessionsNamed } from "../../db/stores/notifications.js";
  */
 export interface InvalidationTarget {
   enabled: boolean;
-  /** Another node changed what `key` names (the payload's text after origin and sequence). */
-  evict(key: string): void;
+  /**
+   * Another node changed what `key` names (the payload's text after origin and sequence). A
+   * memory that must re-read answers a promise: the acknowledgement waits for it.
+   */
+  evict(key: string): void | Promise<void>;
   clear(): void;
 }
 
@@ -172,10 +175,11 @@ export class CrossNodeInvalidation {
       const [origin, seq] = parts as [string, string];
       if (origin === this.nodeId) return; // this node updated its memory itself
       const key = payload.slice(origin.length + seq.length + 2);
-      for (const target of this.targets) target.evict(key);
-      notify(this.db, this.channels.ack, `${origin} ${seq} ${this.nodeId}`).catch((error: Error) =>
-        this.warn(`${this.channels.name}: cannot acknowledge an invalidation: ${error.message}`),
-      );
+      void this.evictHere([key])
+        .then(() => notify(this.db, this.channels.ack, `${origin} ${seq} ${this.nodeId}`))
+        .catch((error: Error) =>
+          this.warn(`${this.channels.name}: cannot acknowledge an invalidation: ${error.message}`),
+        );
     } else if (channel === this.channels.ack && parts.length === 3) {
       const [origin, seq, from] = parts as [string, string, string];
       if (origin !== this.nodeId) return;
@@ -231,6 +235,35 @@ export class CrossNodeInvalidation {
     } finally {
       this.waiters.delete(barrier.seq);
     }
+  }
+
+  /** Evicts `keys` from this node's memories (a target's failure is its own to handle). */
+  async evictHere(keys: readonly string[]): Promise<void> {
+    await Promise.allSettled(keys.flatMap((key) => this.targets.map((target) => target.evict(key))));
+  }
+
+  /**
+   * One change that other nodes' memories must see: `write` runs in a transaction that also
+   * NOTIFYs `keys`; once committed, this node evicts them itself and waits (bounded) until
+   * every other listening node has acknowledged, so that the next call on any node sees it.
+   */
+  async change<T>(keys: readonly string[], write: (tx: Queryable) => Promise<T>): Promise<T> {
+    const barrier = await this.prepare();
+    let result: T;
+    try {
+      result = await this.db.transaction(async (tx) => {
+        const written = await write(tx);
+        if (barrier)
+          for (const key of keys) await notify(tx, this.channels.invalidate, barrier.payloadFor(key));
+        return written;
+      });
+    } catch (error) {
+      this.cancel(barrier);
+      throw error;
+    }
+    await this.evictHere(keys);
+    await this.wait(barrier);
+    return result;
   }
 
   /** Forgets a barrier whose transaction failed. */

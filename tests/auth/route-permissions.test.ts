@@ -101,6 +101,7 @@ describe("route permissions (RBAC)", () => {
       "DELETE /api/v1/users/:id/totp user:manage",
       "GET /api/v1/users user:read",
       "GET /api/v1/users/:id user:read",
+      "PATCH /api/v1/users/:id user:manage",
       "POST /api/v1/users user:manage",
       "POST /api/v1/users/:id/disable user:manage",
       "POST /api/v1/users/:id/enable user:manage",
@@ -110,6 +111,19 @@ describe("route permissions (RBAC)", () => {
     ]);
     expect(PERMISSIONS["user:read"]).toEqual(["security-admin", "ra-operator", "auditor"]);
     expect(PERMISSIONS["user:manage"]).toEqual(["security-admin", "ra-operator"]);
+  });
+
+  it("declares the profile routes: profile:read to read, profile:manage (security admins) to create and replace", () => {
+    const profileRoutes = registeredRoutes(harness.app)
+      .filter((route) => route.url.startsWith("/api/v1/profiles"))
+      .map((route) => `${route.method} ${route.url} ${route.permission}`);
+    expect(profileRoutes.sort()).toEqual([
+      "GET /api/v1/profiles profile:read",
+      "GET /api/v1/profiles/:name profile:read",
+      "POST /api/v1/profiles profile:manage",
+      "PUT /api/v1/profiles/:name profile:manage",
+    ]);
+    expect(PERMISSIONS["profile:manage"]).toEqual(["security-admin"]);
   });
 
   it("refuses anonymous callers and bad tokens on every protected route with 401", async () => {

@@ -59,6 +59,13 @@ interface CreateBody {
   email?: string | null;
 }
 
+interface UpdateBody {
+  name?: string;
+  email?: string | null;
+  orgUnit?: string | null;
+  roles?: Role[];
+}
+
 export function directoryRoutes(context: ServiceContext) {
   return async function routes(app: FastifyInstance): Promise<void> {
     app.addContentTypeParser(
@@ -159,6 +166,42 @@ export function directoryRoutes(context: ServiceContext) {
         });
         return reply.code(201).send(userView(user));
       },
+    );
+
+    app.patch<{ Params: { id: string }; Body: UpdateBody }>(
+      "/api/v1/users/:id",
+      {
+        config: { permission: "user:manage" },
+        schema: {
+          tags: ["directory"],
+          summary:
+            "Change a user's name, email, org unit or roles (RA operators: subscribers of their subtree, within it; nobody its own roles)",
+          description:
+            "Roles take effect at once: the user's next call with an access token or API key, on any node, is judged by them. " +
+            "409 `last-security-admin` when the change would leave no enabled security admin.",
+          params: idParams,
+          body: {
+            type: "object",
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              name: { type: "string", minLength: 1, maxLength: 200 },
+              email: { type: ["string", "null"], maxLength: 320 },
+              orgUnit: { type: ["string", "null"], maxLength: 330 },
+              roles: { type: "array", minItems: 1, maxItems: 4, uniqueItems: true, items: { enum: ROLES } },
+            },
+          },
+          response: { 200: userSchema, ...errors, 409: problem },
+        },
+      },
+      async (request) =>
+        userView(
+          await context.directory.update(
+            actorOf(request.principal!, request.id),
+            request.params.id,
+            request.body,
+          ),
+        ),
     );
 
     app.post<{ Body: { format: ImportFormat; data: unknown } | string }>(

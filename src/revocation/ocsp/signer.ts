@@ -183,6 +183,7 @@ export class OcspSigners {
   /** Step by step as issuance does, with the `ocsp-signer` profile; one node at a time per issuer. */
   private async issue(issuerId: string, actor: Actor): Promise<ResponderSigner> {
     const issuer = this.issuers.get(issuerId);
+    await this.profiles.fresh();
     const profile = this.profiles.require(SIGNER_PROFILE);
     let created = false;
     const signer = await this.db.transaction(async (tx) => {
