@@ -21,6 +21,8 @@ import { PasswordLogin } from "./identity/password-login.js";
 import { SecretSealer } from "./identity/secret-seal.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
 import { Directory } from "./identity/users.js";
+import { Dashboard } from "./operations/dashboard.js";
+import { ExpiryNotices } from "./operations/expiry-notices.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { certificateStatusTarget } from "./revocation/ocsp/invalidation.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
@@ -49,6 +51,10 @@ export interface ServiceContext {
   readonly sso: OpenIdProvider;
   /** Checks TLS client certificates (certificate login, RFC 8705 tls_client_auth). */
   readonly clientCertificates: ClientCertificates;
+  /** The security admin's operations dashboard. */
+  readonly dashboard: Dashboard;
+  /** Certificates entering the expiry window, POSTed to the webhook (periodic job with ca serve). */
+  readonly expiryNotices: ExpiryNotices;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -138,6 +144,10 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     await sso.load();
     revocations.onChange((change) => sso.onCertificateStatus(change)); // sessions on that certificate end
     directory.onDisabled((userId) => sso.onPrincipalDisabled(systemActor, userId)); // and a disabled user's
+    const expiryNotices = new ExpiryNotices(db, clock, {
+      windowDays: config.expiryNotice.noticeDays,
+      webhookUrl: config.expiryNotice.webhookUrl,
+    });
     return {
       config,
       db,
@@ -165,8 +175,15 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       ocsp,
       sso,
       clientCertificates,
+      dashboard: new Dashboard(db, clock, keyStore, issuers, {
+        noticeDays: config.expiryNotice.noticeDays,
+        timeZone: config.timeZone,
+        ocspRefreshMarginMs: ocspValidityMs / 2, // responses are re-signed half-way (responder.ts)
+      }),
+      expiryNotices,
       reload,
       async close() {
+        await expiryNotices.stop();
         await crls.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await ocsp.stop();
