@@ -34,6 +34,7 @@ import {
 } from "./errors.js";
 import { directoryRoutes } from "./identity/directory/routes.js";
 import { identityRoutes } from "./identity/routes.js";
+import { operationsRoutes } from "./operations/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
@@ -310,6 +311,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   await app.register(ocspRoutes(context));
   await app.register(ssoRoutes(context));
   await app.register(ssoAdminRoutes(context));
+  await app.register(operationsRoutes(context));
   await app.register(portalRoutes(context));
   return app;
 }

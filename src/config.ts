@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "../hsm-adapters/key-store.js";
+import { isTimeZone } from "./operations/local-day.js";
 
 /**
  * The mutual-TLS listener (RFC 8705 §5 "mtls_endpoint_aliases"): the same application over
@@ -41,6 +42,8 @@ export interface Config {
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
   readonly apiKeyCacheSeconds: number;
+  /** IANA time zone of day-based figures ("revocations today" on the dashboard); UTC by default. */
+  readonly timeZone: string;
   readonly crl: {
     readonly fullIntervalHours: number;
     readonly validityHours: number;
@@ -73,7 +76,7 @@ export interface Config {
   /** Certificates expiring within `noticeDays` are listed for their holders and RA operators. */
   readonly expiryNotice: {
     readonly noticeDays: number;
-    /** Where a daily list of soon-expiring certificates is POSTed (JSON), if anywhere. */
+    /** Where certificates entering that window are POSTed (JSON, once each, hourly job), if anywhere. */
     readonly webhookUrl: string | undefined;
   };
 }
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     bodyLimitBytes: integer(env, "CA_BODY_LIMIT", 256 * 1024, 1024, 64 * 1024 * 1024),
     apiKeyCacheSeconds: integer(env, "CA_API_KEY_CACHE_SECONDS", 5, 0, 300),
+    timeZone: timeZone(env.CA_TIME_ZONE),
     crl: {
       fullIntervalHours: integer(env, "CA_CRL_FULL_INTERVAL_HOURS", 6, 1, 168),
       validityHours: integer(env, "CA_CRL_VALIDITY_HOURS", 24, 1, 720),
@@ -186,6 +190,13 @@ function webhookUrl(text: string | undefined): string | undefined {
   if (url.protocol !== "https:" && url.protocol !== "http:")
     throw new ConfigError(`CA_EXPIRY_WEBHOOK_URL must be an http(s) URL, got "${text}"`);
   return url.toString();
+}
+
+function timeZone(text: string | undefined): string {
+  if (!text) return "UTC";
+  if (!isTimeZone(text))
+    throw new ConfigError(`CA_TIME_ZONE must be an IANA time zone such as Asia/Shanghai, got "${text}"`);
+  return text;
 }
 
 const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host);

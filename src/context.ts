@@ -23,6 +23,8 @@ import { ServiceAccounts } from "./identity/service-accounts.js";
 import { Directory } from "./identity/users.js";
 import { CONFIGURATION_INVALIDATION } from "./invalidation/configuration.js";
 import { CrossNodeInvalidation } from "./invalidation/cross-node.js";
+import { Dashboard } from "./operations/dashboard.js";
+import { ExpiryNotices } from "./operations/expiry-notices.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { certificateStatusTarget } from "./revocation/ocsp/invalidation.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
@@ -56,6 +58,10 @@ export interface ServiceContext {
    * acknowledgements, src/invalidation/configuration.ts); `ensureListening()` when serving.
    */
   readonly configuration: CrossNodeInvalidation;
+  /** The security admin's operations dashboard. */
+  readonly dashboard: Dashboard;
+  /** Certificates entering the expiry window, POSTed to the webhook (periodic job with ca serve). */
+  readonly expiryNotices: ExpiryNotices;
   /** Reloads the cached registries (after init or an admin change). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -158,6 +164,10 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     await sso.load();
     revocations.onChange((change) => sso.onCertificateStatus(change)); // sessions on that certificate end
     directory.onDisabled((userId) => sso.onPrincipalDisabled(systemActor, userId)); // and a disabled user's
+    const expiryNotices = new ExpiryNotices(db, clock, {
+      windowDays: config.expiryNotice.noticeDays,
+      webhookUrl: config.expiryNotice.webhookUrl,
+    });
     return {
       config,
       db,
@@ -186,8 +196,15 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       sso,
       clientCertificates,
       configuration,
+      dashboard: new Dashboard(db, clock, keyStore, issuers, {
+        noticeDays: config.expiryNotice.noticeDays,
+        timeZone: config.timeZone,
+        ocspRefreshMarginMs: ocspValidityMs / 2, // responses are re-signed half-way (responder.ts)
+      }),
+      expiryNotices,
       reload,
       async close() {
+        await expiryNotices.stop();
         await crls.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await ocsp.stop();

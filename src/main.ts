@@ -11,6 +11,7 @@ import {
 } from "./cli/client.js";
 import { type Command, commandHelp, parse, print, printError, UsageError } from "./cli/command.js";
 import { crlGenerateCommand } from "./cli/crl.js";
+import { expiryNotifyCommand } from "./cli/expiry.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
 import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
@@ -39,6 +40,7 @@ const COMMANDS: readonly Command[] = [
   releaseCommand,
   crlGenerateCommand,
   ocspRefreshCommand,
+  expiryNotifyCommand,
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,

@@ -54,6 +54,7 @@ export async function startServer(context: ServiceContext): Promise<RunningServe
   await context.configuration.ensureListening(); // profiles and API-key principals changed on other nodes
   context.crls.start();
   context.ocsp.start();
+  context.expiryNotices.start(); // only with CA_EXPIRY_WEBHOOK_URL
   await context.sso.start();
   let closing = false;
   const shutdown = (signal: string) => {

@@ -25,6 +25,7 @@ export const PERMISSIONS = {
   "ca:manage": ["security-admin"],
   "client:read": ["security-admin", "auditor"],
   "client:manage": ["security-admin"],
+  "dashboard:read": ["security-admin", "auditor"],
   "self:read": ALL,
 } as const satisfies Record<string, readonly Role[]>;
 
