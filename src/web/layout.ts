@@ -41,6 +41,7 @@ const NAV: readonly NavItem[] = [
   { href: "/portal/admin/users", label: "nav.users", roles: ["ra-operator", "security-admin"] },
   { href: "/portal/admin/clients", label: "nav.clients", roles: ["security-admin", "auditor"] },
   { href: "/portal/admin/ca", label: "nav.ca", roles: ["security-admin", "auditor"] },
+  { href: "/portal/admin/profiles", label: "nav.profiles", roles: ["security-admin", "auditor"] },
   { href: "/portal/admin", label: "nav.dashboard", roles: ["security-admin", "auditor"] },
   { href: "/portal/audit", label: "nav.audit", roles: ["security-admin", "auditor"] },
 ];

@@ -18,8 +18,10 @@ import { auditPage } from "./pages/audit.js";
 import { caPages } from "./pages/ca.js";
 import { certificatePages } from "./pages/certificates.js";
 import { clientPages } from "./pages/clients.js";
+import { dashboardPage } from "./pages/dashboard.js";
 import { enrollmentPages } from "./pages/enrollment.js";
 import { homePage, notificationActions } from "./pages/home.js";
+import { profilePages } from "./pages/profiles.js";
 import { raQueuePage } from "./pages/ra-queue.js";
 import { userPages } from "./pages/users.js";
 import { Portal, safeReturn } from "./portal.js";
@@ -187,5 +189,7 @@ export function portalRoutes(context: ServiceContext) {
     userPages(app, portal, portalPage);
     clientPages(app, portal, portalPage);
     caPages(app, portal, portalPage);
+    profilePages(app, portal, portalPage);
+    dashboardPage(app, portal, portalPage);
   };
 }

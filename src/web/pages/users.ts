@@ -40,6 +40,7 @@ const USER_NOTICES: Readonly<Record<string, MessageKey>> = {
   enabled: "users.done.enabled",
   password: "users.done.password",
   "totp-reset": "users.done.totpReset",
+  saved: "users.done.saved",
 };
 
 function userTable(view: PortalRequest, users: readonly UserJson[]): Markup {
@@ -131,6 +132,7 @@ async function userPage(
   view: PortalRequest,
   id: string,
   shown?: { secret: string; otpauthUri: string },
+  error?: string,
 ): Promise<string> {
   const u = await view.api.json<UserJson>({ url: `/api/v1/users/${id}` });
   const done =
@@ -146,7 +148,7 @@ async function userPage(
   return page(
     view,
     u.name,
-    html`${notice(done && view.t(done))}${
+    html`${notice(done && view.t(done))}${errorBox(error)}${
       shown
         ? html`<section class="notice" id="totp-secret"><p>${view.t("users.totp.shown")}</p><p><code>${shown.secret}</code></p><p><code>${shown.otpauthUri}</code></p></section>`
         : ""
@@ -170,7 +172,19 @@ ${action(
     "users.password",
   )}"> `,
 )}
-<p><a href="/portal/admin/certificates?subject=${encodeURIComponent(u.name)}">${view.t("users.certificates")}</a></p></section>`,
+<p><a href="/portal/admin/certificates?subject=${encodeURIComponent(u.name)}">${view.t("users.certificates")}</a></p></section>
+<section aria-labelledby="edit-user"><h2 id="edit-user">${view.t("users.edit")}</h2>
+<form method="post" action="/portal/admin/users/${u.id}/edit" class="filters">${csrfField(view)}
+<label>${view.t("users.name")} <input name="name" required maxlength="200" value="${u.name}"></label>
+<label>${view.t("certificate.orgUnit")} <input name="orgUnit" maxlength="330" value="${u.orgUnit ?? ""}"></label>
+<label>${view.t("users.email")} <input name="email" type="email" maxlength="320" value="${u.email ?? ""}"></label>
+<fieldset><legend>${view.t("users.roles")}</legend>${ROLES.map(
+      (role) =>
+        html`<label class="choice"><input type="checkbox" name="role-${role}" value="yes"${
+          u.roles.includes(role) ? html` checked` : ""
+        }> ${roleLabel(view, role)}</label>`,
+    )}</fieldset>
+<button type="submit">${view.t("users.save")}</button></form></section>`,
   );
 }
 
@@ -244,6 +258,36 @@ export function userPages(app: FastifyInstance, portal: Portal, options: object)
         return { redirect: `/portal/admin/users/${id}?done=${done}` };
       }),
     );
+
+  app.post<{ Params: { id: string } }>(
+    "/portal/admin/users/:id/edit",
+    options,
+    portal.handle(async (view, request): Promise<PageResult> => {
+      const id = uuidParam(request.params);
+      const form = view.form;
+      return apiFailure(
+        async () => {
+          const current = await view.api.json<UserJson>({ url: `/api/v1/users/${id}` });
+          const roles = selectedRoles(form);
+          const sameRoles =
+            roles.length === current.roles.length && roles.every((r) => current.roles.includes(r));
+          await view.api.json({
+            method: "PATCH",
+            url: `/api/v1/users/${id}`,
+            body: {
+              name: form.name ?? "",
+              email: form.email || null,
+              orgUnit: form.orgUnit || null,
+              // Only a change: nobody may send its own roles, even unchanged.
+              ...(sameRoles ? {} : { roles }),
+            },
+          });
+          return { redirect: `/portal/admin/users/${id}?done=saved` };
+        },
+        (message) => userPage(view, id, undefined, message),
+      );
+    }),
+  );
 
   app.post<{ Params: { id: string } }>(
     "/portal/admin/users/:id/password",
