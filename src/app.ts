@@ -34,6 +34,7 @@ import {
 } from "./errors.js";
 import { directoryRoutes } from "./identity/directory/routes.js";
 import { identityRoutes } from "./identity/routes.js";
+import { raRoutes } from "./ra/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
@@ -300,6 +301,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   await app.register(clientCertificateRoutes(context));
   await app.register(auditRoutes(context));
   await app.register(caOperationRoutes(context));
+  await app.register(raRoutes(context));
   await app.register(revocationRoutes(context));
   await app.register(crlRoutes(context));
   await app.register(ocspRoutes(context));

@@ -21,6 +21,10 @@ import { PasswordLogin } from "./identity/password-login.js";
 import { SecretSealer } from "./identity/secret-seal.js";
 import { ServiceAccounts } from "./identity/service-accounts.js";
 import { Directory } from "./identity/users.js";
+import { Enrollments } from "./ra/enrollments.js";
+import { EnrollmentExpiry } from "./ra/expiry.js";
+import { KeyDelivery } from "./ra/key-delivery.js";
+import { PortalNotifications } from "./ra/notifications.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { certificateStatusTarget } from "./revocation/ocsp/invalidation.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
@@ -43,6 +47,12 @@ export interface ServiceContext {
   readonly authenticator: ApiKeyAuthenticator;
   readonly ca: CertificateAuthority;
   readonly dualControl: DualControl;
+  /** The RA: enrolment requests and their approval, the server-generated keys' download, the portal's notifications. */
+  readonly enrollments: Enrollments;
+  readonly keyDelivery: KeyDelivery;
+  readonly notifications: PortalNotifications;
+  /** Expires pending enrolment requests (started by the server). */
+  readonly enrollmentExpiry: EnrollmentExpiry;
   readonly revocations: Revocations;
   readonly crls: CrlPublisher;
   readonly ocsp: OcspResponder;
@@ -137,6 +147,10 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     );
     await sso.load();
     revocations.onChange((change) => sso.onCertificateStatus(change)); // sessions on that certificate end
+    const enrollments = new Enrollments(db, clock, ca, profiles, {
+      pendingMs: config.enrollment.pendingDays * 86_400_000,
+    });
+    const enrollmentExpiry = new EnrollmentExpiry(db, clock, 600_000);
     directory.onDisabled((userId) => sso.onPrincipalDisabled(systemActor, userId)); // and a disabled user's
     return {
       config,
@@ -160,6 +174,10 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         country: config.caCountry,
         organization: config.caOrganization,
       }),
+      enrollments,
+      keyDelivery: new KeyDelivery(db, clock, enrollments, issuers),
+      notifications: new PortalNotifications(db, clock),
+      enrollmentExpiry,
       revocations,
       crls,
       ocsp,
@@ -168,6 +186,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       reload,
       async close() {
         await crls.stop();
+        await enrollmentExpiry.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await ocsp.stop();
         await sso.stop();

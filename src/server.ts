@@ -53,6 +53,7 @@ export async function startServer(context: ServiceContext): Promise<RunningServe
   const { app } = running;
   context.crls.start();
   context.ocsp.start();
+  context.enrollmentExpiry.start();
   await context.sso.start();
   let closing = false;
   const shutdown = (signal: string) => {

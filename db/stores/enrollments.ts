@@ -85,33 +85,29 @@ export async function insertEnrollment(tx: Queryable, row: NewEnrollment): Promi
 }
 
 export async function getEnrollment(db: Queryable, id: string): Promise<EnrollmentListRow | undefined> {
-  const { rows } = await db.query<EnrollmentListRow>(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} WHERE e.id = $1`, [
-    id,
-  ]);
+  const { rows } = await db.query<EnrollmentListRow>(
+    `SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} WHERE e.id = $1`,
+    [id],
+  );
   return rows[0];
 }
 
 /** The request, locked for the rest of the transaction. */
 export async function lockEnrollment(tx: Queryable, id: string): Promise<EnrollmentRow | undefined> {
-  const { rows } = await tx.query<EnrollmentRow>(`SELECT ${COLUMNS} FROM enrollments e WHERE e.id = $1 FOR UPDATE`, [
-    id,
-  ]);
+  const { rows } = await tx.query<EnrollmentRow>(
+    `SELECT ${COLUMNS} FROM enrollments e WHERE e.id = $1 FOR UPDATE`,
+    [id],
+  );
   return rows[0];
 }
 
-/** The sealed key of a request, locked for the rest of the transaction (null when there is none). */
-export async function lockSealedKey(
-  tx: Queryable,
-  id: string,
-): Promise<{ row: EnrollmentRow; encryptedKey: Buffer | null } | undefined> {
-  const { rows } = await tx.query<EnrollmentRow & { encrypted_key: Buffer | null }>(
-    `SELECT ${COLUMNS}, e.encrypted_key FROM enrollments e WHERE e.id = $1 FOR UPDATE`,
+/** The sealed key of a request (null when there is none); `lock`: for the rest of the transaction. */
+export async function readSealedKey(db: Queryable, id: string, lock: boolean): Promise<Buffer | null> {
+  const { rows } = await db.query<{ encrypted_key: Buffer | null }>(
+    `SELECT encrypted_key FROM enrollments WHERE id = $1 ${lock ? "FOR UPDATE" : ""}`,
     [id],
   );
-  const row = rows[0];
-  if (!row) return undefined;
-  const { encrypted_key: encryptedKey, ...rest } = row;
-  return { row: rest, encryptedKey };
+  return rows[0]?.encrypted_key ?? null;
 }
 
 export interface EnrollmentChange {
@@ -177,7 +173,10 @@ export interface EnrollmentSearch {
 }
 
 /** Newest first, keyset-paginated. */
-export async function searchEnrollments(db: Queryable, search: EnrollmentSearch): Promise<EnrollmentListRow[]> {
+export async function searchEnrollments(
+  db: Queryable,
+  search: EnrollmentSearch,
+): Promise<EnrollmentListRow[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (clause: string, ...values: unknown[]) => {
@@ -222,6 +221,8 @@ export async function lockExpiredPending(tx: Queryable, now: Date, limit: number
 
 /** One node at a time runs the expiry job; the others skip their run (does not wait). */
 export async function tryLockExpiry(tx: Queryable): Promise<boolean> {
-  const { rows } = await tx.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock(7420005, 0) AS locked");
+  const { rows } = await tx.query<{ locked: boolean }>(
+    "SELECT pg_try_advisory_xact_lock(7420005, 0) AS locked",
+  );
   return rows[0]!.locked;
 }

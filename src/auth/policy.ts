@@ -131,7 +131,9 @@ export function canSeeEnrollment(
   if ("all" in scope) return true;
   if (request.requester_id === principal.id) return true;
   return (
-    "orgUnit" in scope && request.requester_org_unit !== null && inSubtree(request.requester_org_unit, scope.orgUnit)
+    "orgUnit" in scope &&
+    request.requester_org_unit !== null &&
+    inSubtree(request.requester_org_unit, scope.orgUnit)
   );
 }
 
@@ -154,6 +156,10 @@ export function requireEnrollmentDecider(
   requireOrgScope(principal, request.requester_org_unit);
 }
 
-/** Whether a requester's own request is issued at once: it is itself an approver (security admin or RA operator). */
-export const approvesItsOwn = (principal: Principal): boolean =>
+/**
+ * Whether a requester's own enrolment request is issued at once, whatever the profile's
+ * approval: it is itself an approver (security admin, or RA operator, whose own org unit is
+ * in its subtree).
+ */
+export const enrollsWithoutApproval = (principal: Principal): boolean =>
   has(principal, "security-admin") || has(principal, "ra-operator");

@@ -12,7 +12,8 @@ import { OID } from "./oids.js";
 
 /** The signature algorithm for the key: RFC 5758 §3.2 (ECDSA, no parameters), RFC 4055 §5 (RSA, NULL). */
 function signatureAlgorithm(key: KeyObject): { der: Der; hash: string } {
-  if (key.asymmetricKeyType === "rsa") return { der: sequence(oid(OID.sha256WithRSA), nullValue), hash: "sha256" };
+  if (key.asymmetricKeyType === "rsa")
+    return { der: sequence(oid(OID.sha256WithRSA), nullValue), hash: "sha256" };
   switch (key.asymmetricKeyDetails?.namedCurve) {
     case "prime256v1":
       return { der: sequence(oid(OID.ecdsaWithSHA256)), hash: "sha256" };

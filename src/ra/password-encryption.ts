@@ -6,8 +6,15 @@
  */
 import { createCipheriv, createDecipheriv, pbkdf2, randomBytes } from "node:crypto";
 import { promisify } from "node:util";
-import { DerError, decode, readOctetString, readOid, readSmallInteger, sequenceOf } from "../pki/der-reader.js";
 import { type Der, integer, nullValue, octetString, oid, sequence } from "../pki/der.js";
+import {
+  DerError,
+  decode,
+  readOctetString,
+  readOid,
+  readSmallInteger,
+  sequenceOf,
+} from "../pki/der-reader.js";
 import { OID } from "../pki/oids.js";
 
 const derive = promisify(pbkdf2);

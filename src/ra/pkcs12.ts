@@ -15,7 +15,18 @@
  */
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import forge from "node-forge";
-import { type Der, explicit, implicit, integer, nullValue, octetString, oid, sequence, setOf, tlv } from "../pki/der.js";
+import {
+  type Der,
+  explicit,
+  implicit,
+  integer,
+  nullValue,
+  octetString,
+  oid,
+  sequence,
+  setOf,
+  tlv,
+} from "../pki/der.js";
 import { OID } from "../pki/oids.js";
 import { pbes2Encrypt } from "./password-encryption.js";
 
@@ -108,6 +119,9 @@ export async function buildPkcs12(input: Pkcs12Input): Promise<Buffer> {
   const keys = sequence(safeBag(OID.pkcs8ShroudedKeyBag, shroudedKey, pairing));
 
   // AuthenticatedSafe ::= SEQUENCE OF ContentInfo: the certificates encrypted, the key shrouded.
-  const authenticatedSafe = sequence(await encryptedContent(input.passphrase, certificates), dataContent(keys));
+  const authenticatedSafe = sequence(
+    await encryptedContent(input.passphrase, certificates),
+    dataContent(keys),
+  );
   return sequence(integer(3), dataContent(authenticatedSafe), macData(input.passphrase, authenticatedSafe));
 }

@@ -6,8 +6,8 @@
  *   EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }
  */
 import { createPrivateKey, type KeyObject } from "node:crypto";
-import { DerError, decode, readOctetString, sequenceOf } from "../pki/der-reader.js";
 import { octetString, sequence } from "../pki/der.js";
+import { DerError, decode, readOctetString, sequenceOf } from "../pki/der-reader.js";
 import { pbes2Decrypt, pbes2Encrypt, WrongPassphraseError } from "./password-encryption.js";
 
 export async function sealPrivateKey(key: KeyObject, passphrase: string): Promise<Buffer> {
