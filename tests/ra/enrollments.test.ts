@@ -226,7 +226,7 @@ describe.each(ENGINES)("enrolment workflow (%s)", (engine) => {
     expect(pending.status).toBe("pending");
     const self = await post(servant.token, `/api/v1/enrollments/${pending.id}/approve`);
     expect(self.statusCode).toBe(403); // a subscriber has no enrollment:decide
-    expect(
+    await expect(
       harness.context.enrollments.approve(
         {
           audit: { actor: `user:${servant.id}` },
