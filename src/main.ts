@@ -11,6 +11,12 @@ import {
 } from "./cli/client.js";
 import { type Command, commandHelp, parse, print, printError, UsageError } from "./cli/command.js";
 import { crlGenerateCommand } from "./cli/crl.js";
+import {
+  enrollmentApproveCommand,
+  enrollmentListCommand,
+  enrollmentRejectCommand,
+  enrollmentShowCommand,
+} from "./cli/enrollment.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
 import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
@@ -39,6 +45,10 @@ const COMMANDS: readonly Command[] = [
   releaseCommand,
   crlGenerateCommand,
   ocspRefreshCommand,
+  enrollmentListCommand,
+  enrollmentShowCommand,
+  enrollmentApproveCommand,
+  enrollmentRejectCommand,
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,
