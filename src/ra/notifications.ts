@@ -95,9 +95,11 @@ export class PortalNotifications {
   }
 
   /** Marks one of the caller's own notifications read (again: no change); another's is 404. */
-  async markRead(actor: Actor & { principal: Principal }, id: string): Promise<NotificationView> {
+  async markRead(actor: Actor, id: string): Promise<NotificationView> {
+    const principal = actor.principal;
+    if (!principal) throw notFound(`notification "${id}"`); // notifications belong to principals
     return this.db.transaction(async (tx) => {
-      const marked = await markPortalNotificationRead(tx, actor.principal.id, id, this.clock.now());
+      const marked = await markPortalNotificationRead(tx, principal.id, id, this.clock.now());
       if (!marked) throw notFound(`notification "${id}"`);
       if (marked.changed)
         await appendAudit(tx, this.clock, [

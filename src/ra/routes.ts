@@ -338,11 +338,7 @@ export function raRoutes(context: ServiceContext) {
           response: { 200: notificationSchema, ...errors },
         },
       },
-      async (request) =>
-        context.notifications.markRead(
-          actorOf(request.principal!, request.id) as ReturnType<typeof actorOf> & { principal: Principal },
-          request.params.id,
-        ),
+      async (request) => context.notifications.markRead(actor(request), request.params.id),
     );
   };
 }
