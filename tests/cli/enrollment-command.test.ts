@@ -56,7 +56,7 @@ describe("ca enrollment", () => {
     } finally {
       await context.close();
     }
-  });
+  }, 180_000);
   afterAll(async () => rm(directory, { recursive: true, force: true }));
 
   it("lists the pending queue, shows a request, approves one and rejects the other with a reason", async () => {
@@ -83,5 +83,5 @@ describe("ca enrollment", () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("enrollment-decided");
     expect((await ca("enrollment", "list", "--status", "bogus")).code).toBe(2);
-  });
+  }, 180_000); // seven processes; slow when other suites share the two cores
 });
