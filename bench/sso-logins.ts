@@ -29,6 +29,7 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from "node:tls";
+import { findBySerial } from "../db/stores/certificates.js";
 import { actorOf, cliActor } from "../src/auth/principal.js";
 import { loadConfig } from "../src/config.js";
 import { openContext } from "../src/context.js";
@@ -173,7 +174,8 @@ async function api(baseUrl: string, token: string, path: string, body: object) {
 
 /**
  * `count` directory users (subscribers of org unit "gov") and a user-signing certificate each,
- * requested by the user for itself (so it is owned by the user, as a login needs). Made
+ * requested by the user for itself (so it is owned by the user, as a login needs) and approved
+ * by the operator. Made
  * through the service context in this process, on the service's database and key store, as
  * an operator at the CLI would (`ca user create`) and as the user would through the API: the
  * API only lets a user request its own certificate with one of our access tokens, which would
@@ -202,15 +204,20 @@ export async function userCertificates(options: {
       });
       const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
       const principal = { ...user, kind: "user" as const, dnsNames: [] };
-      const issued = await context.ca.issue(actorOf(principal), {
+      // The user's enrolment request, approved by the operator at the CLI (user-signing waits for an RA operator).
+      const { enrollment } = await context.enrollments.submit(actorOf(principal), {
         csr: buildCsrPem({ key }),
         profile: "user-signing",
+        method: "csr",
       });
+      const { certificate } = await context.enrollments.approve(cliActor("bench"), enrollment.id);
+      const [issued] = await findBySerial(context.db, certificate!.serial, certificate!.issuer);
       // With the CA certificates above it, as a browser sends them from its certificate store.
-      const certificatePem = encodePem("CERTIFICATE", issued.record.der) + issued.issuer.chainPem;
+      const certificatePem =
+        encodePem("CERTIFICATE", issued!.der) + context.issuers.get(issued!.issuer_id).chainPem;
       const keyPem = key.export({ format: "pem", type: "pkcs8" }).toString();
       certificates.push({
-        serial: issued.record.serial.toLowerCase(),
+        serial: issued!.serial.toLowerCase(),
         certificatePem,
         keyPem,
         context: createSecureContext({ cert: certificatePem, key: keyPem }),

@@ -35,6 +35,7 @@ import {
 import { directoryRoutes } from "./identity/directory/routes.js";
 import { identityRoutes } from "./identity/routes.js";
 import { operationsRoutes } from "./operations/routes.js";
+import { raRoutes } from "./ra/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
@@ -306,6 +307,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   await app.register(clientCertificateRoutes(context));
   await app.register(auditRoutes(context));
   await app.register(caOperationRoutes(context));
+  await app.register(raRoutes(context));
   await app.register(revocationRoutes(context));
   await app.register(crlRoutes(context));
   await app.register(ocspRoutes(context));

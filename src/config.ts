@@ -66,6 +66,10 @@ export interface Config {
     /** How long a new signing key is in the JWKS before it signs (staged rotation). */
     readonly keyPublishHours: number;
   };
+  readonly enrollment: {
+    /** Days a pending enrolment request waits for an RA operator before it expires. */
+    readonly pendingDays: number;
+  };
   readonly login: {
     /** Consecutive failed password logins that lock a directory user's account. */
     readonly maxFailures: number;
@@ -165,6 +169,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refreshTokenHours: integer(env, "CA_SSO_REFRESH_TOKEN_HOURS", 8, 1, 720),
       sessionHours: integer(env, "CA_SSO_SESSION_HOURS", 10, 1, 720),
       keyPublishHours: integer(env, "CA_SSO_KEY_PUBLISH_HOURS", 24, 0, 720),
+    },
+    enrollment: {
+      pendingDays: integer(env, "CA_ENROLLMENT_PENDING_DAYS", 14, 1, 365),
     },
     login: {
       maxFailures: integer(env, "CA_LOGIN_MAX_FAILURES", 5, 1, 100),

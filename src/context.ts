@@ -25,6 +25,10 @@ import { CONFIGURATION_INVALIDATION } from "./invalidation/configuration.js";
 import { CrossNodeInvalidation } from "./invalidation/cross-node.js";
 import { Dashboard } from "./operations/dashboard.js";
 import { ExpiryNotices } from "./operations/expiry-notices.js";
+import { Enrollments } from "./ra/enrollments.js";
+import { EnrollmentExpiry } from "./ra/expiry.js";
+import { KeyDelivery } from "./ra/key-delivery.js";
+import { PortalNotifications } from "./ra/notifications.js";
 import { CrlPublisher } from "./revocation/crl/publisher.js";
 import { certificateStatusTarget } from "./revocation/ocsp/invalidation.js";
 import { OcspResponder } from "./revocation/ocsp/responder.js";
@@ -47,6 +51,12 @@ export interface ServiceContext {
   readonly authenticator: ApiKeyAuthenticator;
   readonly ca: CertificateAuthority;
   readonly dualControl: DualControl;
+  /** The RA: enrolment requests and their approval, the server-generated keys' download, the portal's notifications. */
+  readonly enrollments: Enrollments;
+  readonly keyDelivery: KeyDelivery;
+  readonly notifications: PortalNotifications;
+  /** Expires pending enrolment requests (started by the server). */
+  readonly enrollmentExpiry: EnrollmentExpiry;
   readonly revocations: Revocations;
   readonly crls: CrlPublisher;
   readonly ocsp: OcspResponder;
@@ -163,6 +173,10 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     );
     await sso.load();
     revocations.onChange((change) => sso.onCertificateStatus(change)); // sessions on that certificate end
+    const enrollments = new Enrollments(db, clock, ca, profiles, {
+      pendingMs: config.enrollment.pendingDays * 86_400_000,
+    });
+    const enrollmentExpiry = new EnrollmentExpiry(db, clock, 600_000);
     directory.onDisabled((userId) => sso.onPrincipalDisabled(systemActor, userId)); // and a disabled user's
     const expiryNotices = new ExpiryNotices(db, clock, {
       windowDays: config.expiryNotice.noticeDays,
@@ -190,6 +204,10 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         country: config.caCountry,
         organization: config.caOrganization,
       }),
+      enrollments,
+      keyDelivery: new KeyDelivery(db, clock, enrollments, issuers),
+      notifications: new PortalNotifications(db, clock),
+      enrollmentExpiry,
       revocations,
       crls,
       ocsp,
@@ -206,6 +224,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       async close() {
         await expiryNotices.stop();
         await crls.stop();
+        await enrollmentExpiry.stop();
         await ca.drain(); // a certificate signed but not yet recorded must be recorded first
         await ocsp.stop();
         await sso.stop();

@@ -12,6 +12,12 @@ import {
 import { type Command, commandHelp, parse, print, printError, UsageError } from "./cli/command.js";
 import { crlGenerateCommand } from "./cli/crl.js";
 import { expiryNotifyCommand } from "./cli/expiry.js";
+import {
+  enrollmentApproveCommand,
+  enrollmentListCommand,
+  enrollmentRejectCommand,
+  enrollmentShowCommand,
+} from "./cli/enrollment.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
 import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";
@@ -41,6 +47,10 @@ const COMMANDS: readonly Command[] = [
   crlGenerateCommand,
   ocspRefreshCommand,
   expiryNotifyCommand,
+  enrollmentListCommand,
+  enrollmentShowCommand,
+  enrollmentApproveCommand,
+  enrollmentRejectCommand,
   apiKeyCreateCommand,
   orgCreateCommand,
   orgListCommand,

@@ -55,6 +55,7 @@ export async function startServer(context: ServiceContext): Promise<RunningServe
   context.crls.start();
   context.ocsp.start();
   context.expiryNotices.start(); // only with CA_EXPIRY_WEBHOOK_URL
+  context.enrollmentExpiry.start();
   await context.sso.start();
   let closing = false;
   const shutdown = (signal: string) => {

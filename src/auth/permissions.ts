@@ -27,6 +27,12 @@ export const PERMISSIONS = {
   "client:manage": ["security-admin"],
   "dashboard:read": ["security-admin", "auditor"],
   "self:read": ALL,
+  // Enrolment requests (src/ra): everyone but auditors asks for itself; subscribers see their
+  // own, RA operators their subtree's too (policy.ts, enrollmentScope); RA operators and
+  // security admins decide, never on their own request.
+  "enrollment:request": ["security-admin", "ra-operator", "subscriber"],
+  "enrollment:read": ALL,
+  "enrollment:decide": ["security-admin", "ra-operator"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

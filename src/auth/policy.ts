@@ -6,6 +6,7 @@
  */
 
 import type { CertificateScope } from "../../db/stores/certificates.js";
+import type { EnrollmentScope } from "../../db/stores/enrollments.js";
 import type { Role } from "../../db/stores/principals.js";
 import { forbidden, ServiceError, unauthenticated } from "../errors.js";
 import { inSubtree } from "../identity/org-units.js";
@@ -130,3 +131,54 @@ export function requireUserChange(
   requireUserManagement(principal, before);
   requireUserManagement(principal, after);
 }
+/**
+ * Which enrolment requests a principal may see: security admins and auditors all; an RA
+ * operator its own and those of requesters in its subtree; anyone else its own.
+ */
+export function enrollmentScope(principal: Principal): EnrollmentScope {
+  if (has(principal, "security-admin") || has(principal, "auditor")) return { all: true };
+  if (has(principal, "ra-operator"))
+    return { orgUnit: principal.orgUnit ?? "\u0000", requesterId: principal.id };
+  return { requesterId: principal.id };
+}
+
+export function canSeeEnrollment(
+  principal: Principal,
+  request: { requester_id: string; requester_org_unit: string | null },
+): boolean {
+  const scope = enrollmentScope(principal);
+  if ("all" in scope) return true;
+  if (request.requester_id === principal.id) return true;
+  return (
+    "orgUnit" in scope &&
+    request.requester_org_unit !== null &&
+    inSubtree(request.requester_org_unit, scope.orgUnit)
+  );
+}
+
+/**
+ * Deciding (approving, rejecting) an enrolment request: a security admin any, an RA operator
+ * those of requesters in its subtree; nobody its own (four eyes). A local operator at the CLI
+ * (no principal) decides any request.
+ */
+export function requireEnrollmentDecider(
+  actor: Actor,
+  request: { requester_id: string; requester_org_unit: string | null },
+): void {
+  const principal = actor.principal;
+  if (!principal) return;
+  if (principal.id === request.requester_id)
+    throw forbidden("four eyes: a request is approved or rejected by someone other than its requester");
+  if (has(principal, "security-admin")) return;
+  if (!has(principal, "ra-operator"))
+    throw forbidden("enrolment requests are decided by RA operators and security admins");
+  requireOrgScope(principal, request.requester_org_unit);
+}
+
+/**
+ * Whether a requester's own enrolment request is issued at once, whatever the profile's
+ * approval: it is itself an approver (security admin, or RA operator, whose own org unit is
+ * in its subtree).
+ */
+export const enrollsWithoutApproval = (principal: Principal): boolean =>
+  has(principal, "security-admin") || has(principal, "ra-operator");

@@ -10,10 +10,10 @@ import { GroupCommitter } from "../../db/group-commit.js";
 import { blockedKeys } from "../../db/stores/blocklist.js";
 import { insertCertificates, type NewCertificate } from "../../db/stores/certificates.js";
 import { type AuditEvent, appendAudit } from "../audit/log.js";
-import { actingIn } from "../auth/policy.js";
+import { actingIn, requestsForItself } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
-import { badRequest, ServiceError } from "../errors.js";
+import { badRequest, forbidden, ServiceError } from "../errors.js";
 import type { OrgUnitDirectory } from "../identity/org-units.js";
 import { encodeTbsCertificate } from "../pki/certificate.js";
 import {
@@ -32,13 +32,13 @@ import {
 import type { GeneralName } from "../pki/general-name.js";
 import { encodeName, formatName } from "../pki/name.js";
 import { spkiSha256 } from "../pki/public-key.js";
-import { parseCsr } from "./csr.js";
+import { type ParsedCsr, parseCsr } from "./csr.js";
 import { type Issuer, type IssuerRegistry, issuerUrls } from "./issuers.js";
 import { lintCertificate } from "./lint.js";
-import { keyUsagesFor } from "./profile.js";
+import { keyUsagesFor, type Profile } from "./profile.js";
 import type { ProfileRegistry } from "./profiles.js";
 import { newSerial, serialHex } from "./serial.js";
-import { resolveSubject, type SubjectRequest } from "./subject.js";
+import { type ResolvedSubject, resolveSubject, type SubjectRequest } from "./subject.js";
 
 export interface IssueRequest {
   readonly csr: Uint8Array | string;
@@ -47,6 +47,30 @@ export interface IssueRequest {
   readonly subject?: SubjectRequest | undefined;
   /** Names for subjectAltName; when absent, those requested in the CSR are considered. */
   readonly subjectAltNames?: readonly GeneralName[] | undefined;
+  /** Set by the RA (src/ra) only: the enrolment request this issuance carries out. */
+  readonly enrollment?: EnrollmentLink | undefined;
+}
+
+/**
+ * What an enrolment request adds to its certificate's issuance: its id (in the audit record)
+ * and the rows that record the request as issued, written in the certificate's transaction so
+ * that the certificate exists exactly when its request says issued.
+ */
+export interface EnrollmentLink {
+  readonly id: string;
+  /** Writes the request's rows; answers their audit events (appended after the certificate's). Throwing rolls the certificate back. */
+  record(tx: Queryable, certificate: NewCertificate): Promise<AuditEvent[]>;
+}
+
+/** An issuance request that passed the RA checks (steps 1 to 4): what signing would need. */
+export interface CheckedRequest {
+  readonly profile: Profile;
+  readonly requester: Actor;
+  readonly issuer: Issuer;
+  readonly csr: ParsedCsr;
+  readonly usages: NonNullable<ReturnType<typeof keyUsagesFor>>;
+  readonly spkiHash: Buffer;
+  readonly subject: ResolvedSubject;
 }
 
 export interface IssuedCertificate {
@@ -65,6 +89,7 @@ export interface CertificateAuthorityOptions {
 interface PendingWrite {
   record: NewCertificate;
   event: AuditEvent;
+  enrollment: EnrollmentLink | undefined;
   /** What each writer prepared for this certificate, in the order of `writers`. */
   prepared: unknown[];
 }
@@ -126,12 +151,13 @@ export class CertificateAuthority {
         tx,
         items.map((item) => item.prepared[index]),
       );
+    const events: AuditEvent[] = [];
+    for (const item of items) {
+      events.push(item.event);
+      if (item.enrollment) events.push(...(await item.enrollment.record(tx, item.record)));
+    }
     // Last: appending takes the audit chain's head row, which every writer waits for until commit.
-    await appendAudit(
-      tx,
-      this.clock,
-      items.map((item) => item.event),
-    );
+    await appendAudit(tx, this.clock, events);
   }
 
   issue(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
@@ -141,12 +167,34 @@ export class CertificateAuthority {
     return issuance;
   }
 
-  private async issueCertificate(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
+  /**
+   * Steps 1 to 4 alone (profile, caller, issuer, CSR and key policy, subject and names), without
+   * signing: the RA runs them when a request is submitted, so that a request that could not be
+   * issued never waits for an RA operator. Every refusal is the same problem issuance gives.
+   */
+  check(actor: Actor, request: IssueRequest): Promise<CheckedRequest> {
+    return this.checkRequest(actor, request, false);
+  }
+
+  private async checkRequest(actor: Actor, request: IssueRequest, direct: boolean): Promise<CheckedRequest> {
     // Step 1: the profile, and in which of its roles this caller may request it: the widest
     // role the profile lists decides the subject (a subscriber only for itself).
     await this.profiles.fresh();
     const profile = this.profiles.require(request.profile);
     const requester = actingIn(actor, profile.requesters, `request "${profile.name}" certificates`);
+
+    // Step 1b: a profile that waits for an RA operator is never issued straight to a subscriber
+    // for itself: that goes through an enrolment request (src/ra), which names itself once
+    // approved. Security admins and RA operators, who approve, issue directly.
+    if (
+      direct &&
+      profile.approval === "ra-operator" &&
+      requester.principal &&
+      requestsForItself(requester.principal)
+    )
+      throw forbidden(
+        `profile "${profile.name}" needs an RA operator's approval: submit an enrolment request with POST /api/v1/enrollments`,
+      );
 
     // Step 2: the issuing CA.
     const issuer = request.issuer ? this.issuers.get(request.issuer) : this.issuers.defaultIssuing();
@@ -182,6 +230,15 @@ export class CertificateAuthority {
       subject: request.subject,
       names: request.subjectAltNames ?? csr.requestedNames ?? [],
     });
+    return { profile, requester, issuer, csr, usages, spkiHash, subject };
+  }
+
+  private async issueCertificate(actor: Actor, request: IssueRequest): Promise<IssuedCertificate> {
+    const { profile, issuer, csr, usages, spkiHash, subject } = await this.checkRequest(
+      actor,
+      request,
+      request.enrollment === undefined,
+    );
 
     // Step 5: validity, within the issuer's (RFC 5280 §4.1.2.5; never outlive the issuer).
     const now = this.clock.now();
@@ -258,6 +315,7 @@ export class CertificateAuthority {
     await this.committer.submit({
       record,
       prepared,
+      enrollment: request.enrollment,
       event: {
         ...actor.audit,
         action: "certificate.issue",
@@ -267,6 +325,7 @@ export class CertificateAuthority {
           subject: record.subject,
           key: csr.key.name,
           notAfter: notAfter.toISOString(),
+          ...(request.enrollment ? { enrollment: request.enrollment.id } : {}),
         },
       },
     });

@@ -52,7 +52,7 @@ const subjectSchema = {
   },
 } as const;
 
-const sanSchema = {
+export const sanSchema = {
   type: "array",
   maxItems: 100,
   items: {
@@ -116,7 +116,7 @@ interface IssueBody {
 }
 
 /** A CSR in JSON is PEM text (explanatory text before it allowed, RFC 7468 §2) or base64 DER. */
-function csrFromJson(csr: string): string | Buffer {
+export function csrFromJson(csr: string): string | Buffer {
   if (csr.trimStart().startsWith("-----") || preEncapsulationBoundary(csr) >= 0) return csr;
   const compact = csr.replace(/\s+/g, "");
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact))

@@ -21,6 +21,19 @@ export const OID = {
   sha256: "2.16.840.1.101.3.4.2.1",
   sha384: "2.16.840.1.101.3.4.2.2",
   sha512: "2.16.840.1.101.3.4.2.3",
+  // RFC 8018 (PKCS#5 v2.1): password-based encryption
+  pbes2: "1.2.840.113549.1.5.13",
+  pbkdf2: "1.2.840.113549.1.5.12",
+  hmacWithSHA256: "1.2.840.113549.2.9",
+  aes256Cbc: "2.16.840.1.101.3.4.1.42",
+  // RFC 7292 (PKCS#12) and RFC 5652 (CMS) content types
+  pkcs7Data: "1.2.840.113549.1.7.1",
+  pkcs7EncryptedData: "1.2.840.113549.1.7.6",
+  pkcs8ShroudedKeyBag: "1.2.840.113549.1.12.10.1.2",
+  certBag: "1.2.840.113549.1.12.10.1.3",
+  x509Certificate: "1.2.840.113549.1.9.22.1",
+  friendlyName: "1.2.840.113549.1.9.20",
+  localKeyId: "1.2.840.113549.1.9.21",
   // RFC 2985: PKCS#9 attributes
   extensionRequest: "1.2.840.113549.1.9.14",
   challengePassword: "1.2.840.113549.1.9.7",

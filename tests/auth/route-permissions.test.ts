@@ -126,6 +126,28 @@ describe("route permissions (RBAC)", () => {
     expect(PERMISSIONS["profile:manage"]).toEqual(["security-admin"]);
   });
 
+  it("declares the enrolment routes: enrollment:request to ask, enrollment:read to read, enrollment:decide to decide", () => {
+    const enrollmentRoutes = registeredRoutes(harness.app)
+      .filter(
+        (route) =>
+          route.url.startsWith("/api/v1/enrollments") || route.url.startsWith("/api/v1/me/notifications"),
+      )
+      .map((route) => `${route.method} ${route.url} ${route.permission}`);
+    expect(enrollmentRoutes.sort()).toEqual([
+      "GET /api/v1/enrollments enrollment:read",
+      "GET /api/v1/enrollments/:id enrollment:read",
+      "GET /api/v1/me/notifications self:read",
+      "POST /api/v1/enrollments enrollment:request",
+      "POST /api/v1/enrollments/:id/approve enrollment:decide",
+      "POST /api/v1/enrollments/:id/pkcs12 enrollment:request",
+      "POST /api/v1/enrollments/:id/reject enrollment:decide",
+      "POST /api/v1/enrollments/:id/withdraw enrollment:request",
+      "POST /api/v1/me/notifications/:id/read self:read",
+    ]);
+    expect(PERMISSIONS["enrollment:request"]).toEqual(["security-admin", "ra-operator", "subscriber"]);
+    expect(PERMISSIONS["enrollment:decide"]).toEqual(["security-admin", "ra-operator"]);
+  });
+
   it("refuses anonymous callers and bad tokens on every protected route with 401", async () => {
     for (const route of registeredRoutes(harness.app).filter(
       (r) => r.permission !== "public" && r.permission !== "portal",

@@ -46,30 +46,63 @@ const withKey = (der: Buffer, key: KeyObject, serial: string): ClientCertificate
 });
 
 /**
- * Issues through POST /api/v1/certificates. With a subscriber's `token` the certificate is the
- * subscriber's own (owner_id set); with the admin's a `subject` is stated and it has no owner.
+ * With the admin's token (none given), issues through POST /api/v1/certificates, stating a
+ * `subject`: the certificate has no owner. With a subscriber's `token`, the subscriber asks for
+ * its own certificate through an enrolment request (POST /api/v1/enrollments), which the admin
+ * approves when the profile waits for an RA operator: the certificate is the subscriber's
+ * (owner_id set), as a civil servant gets it.
  */
 export async function issueClientCertificate(
   harness: Harness,
   options: { profile: string; token?: string; commonName?: string; names?: { type: "dns"; value: string }[] },
 ): Promise<ClientCertificate> {
   const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-  const asAdmin = options.token === undefined;
-  const response = await harness.app.inject({
+  const csr = buildCsrPem({ key });
+  const names = options.names ? { subjectAltNames: options.names } : {};
+  if (options.token === undefined) {
+    const response = await harness.app.inject({
+      method: "POST",
+      url: "/api/v1/certificates",
+      headers: { ...bearer(harness.adminToken), accept: "application/json" },
+      payload: {
+        csr,
+        profile: options.profile,
+        subject: { orgUnit: "gov", commonName: options.commonName ?? "erp-system" },
+        ...names,
+      },
+    });
+    if (response.statusCode !== 201)
+      throw new Error(`issuance answered ${response.statusCode}: ${response.body}`);
+    const body = response.json() as { serial: string; certificate: string };
+    return withKey(Buffer.from(new X509Certificate(body.certificate).raw), key, body.serial);
+  }
+  const submitted = await harness.app.inject({
     method: "POST",
-    url: "/api/v1/certificates",
-    headers: { ...bearer(options.token ?? harness.adminToken), accept: "application/json" },
-    payload: {
-      csr: buildCsrPem({ key }),
-      profile: options.profile,
-      ...(asAdmin ? { subject: { orgUnit: "gov", commonName: options.commonName ?? "erp-system" } } : {}),
-      ...(options.names ? { subjectAltNames: options.names } : {}),
-    },
+    url: "/api/v1/enrollments",
+    headers: bearer(options.token),
+    payload: { csr, profile: options.profile, method: "csr", ...names },
   });
-  if (response.statusCode !== 201)
-    throw new Error(`issuance answered ${response.statusCode}: ${response.body}`);
-  const body = response.json() as { serial: string; certificate: string };
-  return withKey(Buffer.from(new X509Certificate(body.certificate).raw), key, body.serial);
+  if (submitted.statusCode !== 201)
+    throw new Error(`enrolment answered ${submitted.statusCode}: ${submitted.body}`);
+  let enrollment = submitted.json() as { id: string; status: string; certificate: { serial: string } | null };
+  if (enrollment.status === "pending") {
+    const approved = await harness.app.inject({
+      method: "POST",
+      url: `/api/v1/enrollments/${enrollment.id}/approve`,
+      headers: bearer(harness.adminToken),
+    });
+    if (approved.statusCode !== 200)
+      throw new Error(`approval answered ${approved.statusCode}: ${approved.body}`);
+    enrollment = approved.json();
+  }
+  const serial = enrollment.certificate!.serial;
+  const fetched = await harness.app.inject({
+    method: "GET",
+    url: `/api/v1/certificates/${serial}`,
+    headers: { ...bearer(options.token), accept: "application/pkix-cert" },
+  });
+  if (fetched.statusCode !== 200) throw new Error(`certificate fetch answered ${fetched.statusCode}`);
+  return withKey(fetched.rawPayload, key, serial);
 }
 
 export interface ForgeOptions {

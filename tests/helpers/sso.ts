@@ -5,6 +5,7 @@
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:http";
 import * as oidc from "openid-client";
+import { findBySerial } from "../../db/stores/certificates.js";
 import type { Role } from "../../db/stores/principals.js";
 import { actorOf, cliActor } from "../../src/auth/principal.js";
 import { encodePem } from "../../src/pki/pem.js";
@@ -73,7 +74,8 @@ export async function createSsoHarness(
     async userCertificate(user) {
       const entry = (await harness.context.directory.get(user.id))!;
       const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-      const issued = await harness.context.ca.issue(
+      // The user asks for its own user-signing certificate; an operator at the CLI approves it.
+      const { enrollment } = await harness.context.enrollments.submit(
         actorOf({
           id: entry.id,
           kind: "user",
@@ -82,11 +84,15 @@ export async function createSsoHarness(
           orgUnit: entry.orgUnit,
           dnsNames: [],
         }),
-        { csr: buildCsrPem({ key }), profile: "user-signing" },
+        { csr: buildCsrPem({ key }), profile: "user-signing", method: "csr" },
       );
+      const approved =
+        enrollment.certificate ??
+        (await harness.context.enrollments.approve(cliActor("test"), enrollment.id)).certificate!;
+      const [issued] = await findBySerial(harness.context.db, approved.serial, approved.issuer);
       return {
-        serial: issued.record.serial,
-        certificatePem: encodePem("CERTIFICATE", issued.record.der),
+        serial: issued!.serial,
+        certificatePem: encodePem("CERTIFICATE", issued!.der),
         keyPem: key.export({ format: "pem", type: "pkcs8" }).toString(),
       };
     },
