@@ -11,13 +11,13 @@ import {
 } from "./cli/client.js";
 import { type Command, commandHelp, parse, print, printError, UsageError } from "./cli/command.js";
 import { crlGenerateCommand } from "./cli/crl.js";
-import { expiryNotifyCommand } from "./cli/expiry.js";
 import {
   enrollmentApproveCommand,
   enrollmentListCommand,
   enrollmentRejectCommand,
   enrollmentShowCommand,
 } from "./cli/enrollment.js";
+import { expiryNotifyCommand } from "./cli/expiry.js";
 import { apiKeyCreateCommand, orgCreateCommand, orgListCommand } from "./cli/identity.js";
 import { initCommand, serveCommand } from "./cli/init.js";
 import { issueCommand } from "./cli/issue.js";

@@ -86,8 +86,9 @@ export class Portal {
       if (request.method === "POST" && !csrfMatches(session, form._csrf))
         return this.sendPage(reply, 403, page(view, view.t("error.title"), errorBox(view.t("error.csrf"))));
       const api = apiCaller(this.app, session.accessToken);
+      let me: Me | undefined;
       try {
-        const me = await api.json<Me>({ url: "/api/v1/me" });
+        me = await api.json<Me>({ url: "/api/v1/me" });
         const portal: PortalRequest = {
           ...view,
           me,
@@ -108,7 +109,7 @@ export class Portal {
         if (!(error instanceof ApiError)) throw error;
         if (error.status === 401)
           return this.startLogin(reply, request.method === "GET" ? request.url : "/portal/");
-        const withMe = { ...view, csrf: session.csrf };
+        const withMe = { ...view, me, csrf: session.csrf }; // the page's frame still knows who is here
         return this.sendPage(
           reply,
           error.status,

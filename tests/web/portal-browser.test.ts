@@ -86,9 +86,9 @@ describe("portal in headless Chromium", () => {
     const page = await loggedIn(await sso.user(["ra-operator"], "gov/unit-b"));
     await page.goto(`${sso.issuer}/portal/ra`);
     expect(await page.locator(`tr[data-request="${requestId}"]`).count()).toBe(0);
+    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
     const direct = await page.goto(requestUrl);
     expect(direct?.status()).toBe(404);
-    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
     const forged = await page.request.post(`${sso.issuer}/portal/ra/${requestId}/approve`, {
       form: { _csrf: csrf },
       maxRedirects: 0,
