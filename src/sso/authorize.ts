@@ -20,6 +20,7 @@ import { appendAudit } from "../audit/log.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
 import { ServiceError } from "../errors.js";
+import type { Language } from "../web/i18n.js";
 import {
   AuthorizationPageError,
   AuthorizationRedirectError,
@@ -206,7 +207,12 @@ export class AuthorizationFlow {
   }
 
   /** GET /login. */
-  async loginPage(interactionId: string | undefined, cookies: Record<string, string>, error?: string) {
+  async loginPage(
+    interactionId: string | undefined,
+    cookies: Record<string, string>,
+    language: Language,
+    error?: string,
+  ) {
     try {
       const interaction = await this.bound(interactionId, cookies);
       const client = await this.clients.get(interaction.client_id);
@@ -215,7 +221,10 @@ export class AuthorizationFlow {
         : undefined;
       return page(
         error ? 401 : 200,
-        loginPage({ interaction: interaction.id, clientName: client?.name ?? "", certificateUrl, error }),
+        loginPage(
+          { interaction: interaction.id, clientName: client?.name ?? "", certificateUrl, error },
+          language,
+        ),
       );
     } catch (caught) {
       return this.failure(caught);
@@ -227,7 +236,7 @@ export class AuthorizationFlow {
     verifier: PasswordVerifier,
     form: Readonly<Record<string, string | undefined>>,
     cookies: Record<string, string>,
-    meta: { requestId: string; remoteAddress: string },
+    meta: { requestId: string; remoteAddress: string; language: Language },
   ): Promise<FlowOutcome> {
     let interaction: InteractionRow;
     try {
@@ -247,7 +256,7 @@ export class AuthorizationFlow {
       principalId = result.principal.id;
     } catch (error) {
       if (error instanceof ServiceError && error.status < 500)
-        return this.loginPage(interaction.id, cookies, error.message);
+        return this.loginPage(interaction.id, cookies, meta.language, error.message);
       throw error;
     }
     return this.completeLogin(
@@ -308,6 +317,7 @@ export class AuthorizationFlow {
   async consentPage(
     interactionId: string | undefined,
     cookies: Record<string, string>,
+    language: Language,
   ): Promise<FlowOutcome> {
     try {
       const interaction = await this.bound(interactionId, cookies);
@@ -315,7 +325,10 @@ export class AuthorizationFlow {
       const request = interaction.request as unknown as StoredRequest;
       return page(
         200,
-        consentPage({ interaction: interaction.id, clientName: client?.name ?? "", scopes: request.scope }),
+        consentPage(
+          { interaction: interaction.id, clientName: client?.name ?? "", scopes: request.scope },
+          language,
+        ),
       );
     } catch (error) {
       return this.failure(error);

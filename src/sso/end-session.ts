@@ -5,6 +5,8 @@
  * registered by that client, matched exactly (§3: otherwise this would be an open redirector).
  * Without a valid id_token_hint naming the current session the user is asked first (§2).
  */
+
+import type { Language } from "../web/i18n.js";
 import type { FlowOutcome } from "./authorize.js";
 import type { ClientRegistry } from "./clients.js";
 import { SESSION_COOKIE } from "./cookies.js";
@@ -26,6 +28,7 @@ export class EndSession {
     cookies: Record<string, string>,
     confirmed: boolean,
     requestId: string,
+    language: Language,
   ): Promise<FlowOutcome> {
     const page = (status: number, html: string): FlowOutcome => ({ kind: "page", status, html });
     // Step 1: the hint, if any, must be an ID token we issued (expired is fine).
@@ -55,7 +58,7 @@ export class EndSession {
           const value = name === "client_id" ? clientId : params[name];
           if (value !== undefined) fields[name] = value;
         }
-        return page(200, logoutConfirmPage(fields));
+        return page(200, logoutConfirmPage(fields, language));
       }
       await this.sessions.end(
         { audit: { actor: `user:${session.principalId}`, requestId } },
@@ -64,7 +67,7 @@ export class EndSession {
       );
     }
     const cleared = [{ name: SESSION_COOKIE, value: "", maxAge: 0 }];
-    if (!redirect) return { kind: "page", status: 200, html: loggedOutPage(), cookies: cleared };
+    if (!redirect) return { kind: "page", status: 200, html: loggedOutPage(language), cookies: cleared };
     const url = new URL(redirect);
     if (params.state !== undefined) url.searchParams.append("state", params.state);
     return { kind: "redirect", location: url.href, cookies: cleared };

@@ -6,11 +6,13 @@
  * certificate login the TLS client certificate. Errors are OAuth errors (RFC 6749 §5.2,
  * RFC 6750 §3), and every response that carries a token or a secret is `no-store` (§5.1).
  */
+
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { authenticateClientCertificate, peerCertificateOf } from "../auth/peer-certificate.js";
 import type { ServiceContext } from "../context.js";
 import { ServiceError } from "../errors.js";
+import { LANGUAGE_COOKIE, negotiateLanguage } from "../web/i18n.js";
 import type { FlowOutcome } from "./authorize.js";
 import type { AuthenticatedClient, PresentedCertificate } from "./client-authentication.js";
 import { parseCookies, serializeCookie } from "./cookies.js";
@@ -59,6 +61,9 @@ export function ssoRoutes(context: ServiceContext) {
   }
 
   const cookiesOf = (request: FastifyRequest) => parseCookies(request.headers.cookie);
+  /** The portal's language choice (its cookie), else the browser's (RFC 9110 §12.5.4). */
+  const languageOf = (request: FastifyRequest) =>
+    negotiateLanguage(cookiesOf(request)[LANGUAGE_COOKIE], request.headers["accept-language"]);
   const form = (request: FastifyRequest): Params => (request.body ?? {}) as Params;
   /**
    * The TLS client certificate of a request on the mTLS listener, verified for client
@@ -219,7 +224,14 @@ export function ssoRoutes(context: ServiceContext) {
     );
 
     app.get("/login", publicRoute("The login page"), async (request, reply) =>
-      send(reply, await sso.flow.loginPage(parseQuery(request.url).interaction, cookiesOf(request))),
+      send(
+        reply,
+        await sso.flow.loginPage(
+          parseQuery(request.url).interaction,
+          cookiesOf(request),
+          languageOf(request),
+        ),
+      ),
     );
     app.post(
       "/login/password",
@@ -230,6 +242,7 @@ export function ssoRoutes(context: ServiceContext) {
           await sso.flow.passwordLogin(context.passwordLogin, form(request), cookiesOf(request), {
             requestId: request.id,
             remoteAddress: request.ip,
+            language: languageOf(request),
           }),
         ),
     );
@@ -266,7 +279,14 @@ export function ssoRoutes(context: ServiceContext) {
       },
     );
     app.get("/consent", publicRoute("The consent page"), async (request, reply) =>
-      send(reply, await sso.flow.consentPage(parseQuery(request.url).interaction, cookiesOf(request))),
+      send(
+        reply,
+        await sso.flow.consentPage(
+          parseQuery(request.url).interaction,
+          cookiesOf(request),
+          languageOf(request),
+        ),
+      ),
     );
     app.post(
       "/consent",
@@ -335,6 +355,7 @@ export function ssoRoutes(context: ServiceContext) {
           cookiesOf(request),
           request.method === "POST" && params.confirm === "yes",
           request.id,
+          languageOf(request),
         ),
       );
     app.get(ENDPOINTS.endSession, publicRoute("RP-Initiated Logout 1.0"), (request, reply) =>

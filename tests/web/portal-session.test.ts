@@ -86,6 +86,17 @@ describe("portal session (OIDC client of our own provider)", () => {
     }
   });
 
+  it("the provider's login page speaks the portal's language: Chinese by default, English when asked", async () => {
+    const browser = new Browser();
+    const start = await browser.follow(`${sso.issuer}/portal/`, sso.issuer);
+    const chinese = await start.response.text();
+    expect(chinese).toContain('<html lang="zh-CN">');
+    expect(chinese).toContain("动态口令");
+    browser.cookies.set("gca_lang", "en");
+    const english = await browser.follow(`${sso.issuer}/portal/`, sso.issuer);
+    expect(await english.response.text()).toContain("One-time code");
+  });
+
   it("rejects a callback whose state is not this browser's", async () => {
     const browser = new Browser();
     await browser.request(`${sso.issuer}/portal/`);

@@ -259,6 +259,18 @@ export const ZH = {
   "dashboard.earliestNextUpdate": "最早到期",
   "dashboard.overdue": "待更新",
   "dashboard.signer": "OCSP 签名证书",
+  "sso.login.title": "登录",
+  "sso.login.certificate": "使用我的数字证书登录",
+  "sso.login.orPassword": "手边没有证书时，也可使用密码和动态口令登录：",
+  "sso.login.continueTo": "登录后继续访问：{client}",
+  "sso.login.otp": "动态口令",
+  "sso.login.submit": "登录",
+  "sso.consent.title": "是否允许访问？",
+  "sso.consent.asks": "{client} 请求获取以下信息：",
+  "sso.consent.allow": "允许",
+  "sso.consent.deny": "拒绝",
+  "sso.logout.title": "退出登录？",
+  "sso.logout.question": "是否退出所有政务应用？",
 } as const;
 
 export type MessageKey = keyof typeof ZH;
