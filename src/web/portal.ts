@@ -34,7 +34,12 @@ export interface PortalRequest extends View {
   readonly query: Readonly<Record<string, string>>;
 }
 
-export type PageResult = string | { redirect: string } | { file: Buffer; type: string; name: string };
+export type PageResult =
+  | string
+  | { redirect: string }
+  | { file: Buffer; type: string; name: string }
+  /** A page with another status than 200: a form shown again with why the API refused it. */
+  | { html: string; status: number };
 export type PageHandler = (portal: PortalRequest, request: FastifyRequest) => Promise<PageResult>;
 
 export class Portal {
@@ -100,6 +105,7 @@ export class Portal {
         const result = await handler(portal, request);
         if (typeof result === "string") return this.sendPage(reply, 200, result);
         if ("redirect" in result) return reply.redirect(result.redirect, 303);
+        if ("html" in result) return this.sendPage(reply, result.status, result.html);
         return reply
           .header("cache-control", "no-store")
           .header("content-disposition", `attachment; filename="${result.name}"`)

@@ -122,7 +122,10 @@ ${actions(view, certificate)}`,
         const { serial, issuerQuery } = reference(view, (request.params as { serial: string }).serial);
         const issuer = view.query.issuer;
         if (operation === "revoke" && view.form.confirm !== "yes")
-          return page(view, view.t("error.title"), errorBox(view.t("revoke.unconfirmed")));
+          return {
+            html: page(view, view.t("error.title"), errorBox(view.t("revoke.unconfirmed"))),
+            status: 400,
+          };
         await view.api.json({
           method: "POST",
           url: `/api/v1/certificates/${serial}/${operation}`,

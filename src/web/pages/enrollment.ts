@@ -191,7 +191,7 @@ export function enrollmentPages(app: FastifyInstance, portal: Portal, options: o
       return apiFailure(
         async () => {
           const result = await submit(view);
-          return "error" in result ? enrollForm(view, profiles, result.error) : result;
+          return "error" in result ? { html: enrollForm(view, profiles, result.error), status: 400 } : result;
         },
         async (message) => enrollForm(view, profiles, message),
       );

@@ -86,7 +86,7 @@ export function profilePages(app: FastifyInstance, portal: Portal, options: obje
     portal.handle(async (view): Promise<PageResult> => {
       const body = parsed(view.form.profile);
       const draft = { ...(name ? { name } : {}), json: view.form.profile ?? "" };
-      if (typeof body === "string") return profilesPage(view, body, draft);
+      if (typeof body === "string") return { html: await profilesPage(view, body, draft), status: 400 };
       return apiFailure(
         async () => {
           await view.api.json(
