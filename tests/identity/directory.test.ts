@@ -440,6 +440,7 @@ function failOn(db: Database, pattern: RegExp): Database {
   const guard = (tx: Queryable): Queryable => ({
     query: (sql, params) =>
       pattern.test(sql) ? Promise.reject(new Error("injected failure")) : tx.query(sql, params),
+    notifyOnCommit: (topic) => tx.notifyOnCommit(topic),
   });
   return Object.assign(Object.create(db) as Database, {
     transaction: <T>(work: (tx: Queryable) => Promise<T>) => db.transaction((tx) => work(guard(tx))),
