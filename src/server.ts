@@ -53,6 +53,7 @@ export async function startServer(context: ServiceContext): Promise<RunningServe
   const { app } = running;
   context.crls.start();
   context.ocsp.start();
+  context.auditSealer.start(); // the periodic safety net: records a dead node left unsealed
   await context.sso.start();
   let closing = false;
   const shutdown = (signal: string) => {

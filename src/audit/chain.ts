@@ -45,3 +45,20 @@ export function recordHash(record: ChainedFields): Buffer {
   ]);
   return createHash("sha256").update(canonical).digest();
 }
+
+export type ChainEntry = Omit<ChainedFields, "seq" | "prev_hash">;
+
+/** `entries` chained after `head`, in the order given: seq head.seq + 1, + 2, …, each linked to the one before. */
+export function chainAfter<Entry extends ChainEntry>(
+  head: { readonly seq: number; readonly hash: Buffer },
+  entries: readonly Entry[],
+): (Entry & { seq: number; prev_hash: Buffer; hash: Buffer })[] {
+  let seq = head.seq;
+  let prev = head.hash;
+  return entries.map((entry) => {
+    seq += 1;
+    const chained = { ...entry, seq, prev_hash: prev };
+    prev = recordHash(chained);
+    return { ...chained, hash: prev };
+  });
+}
