@@ -52,7 +52,7 @@ export type AuditVerification =
 
 export interface VerifyOptions {
   /** This node's sealer, to seal through (else a one-off pass seals the backlog). */
-  readonly sealer?: AuditSealer | undefined;
+  readonly sealer?: Pick<AuditSealer, "seal"> | undefined;
   readonly onProgress?: VerifyProgress | undefined;
 }
 
