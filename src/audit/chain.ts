@@ -2,6 +2,8 @@
  * The audit chain rule: record n carries SHA-256(canonical(record n) ‖ prev) where prev is
  * the hash of record n-1 (32 zero bytes before the first). Changing, deleting or
  * reordering any record breaks either its own hash or the link of the record after it.
+ * A record gets n (its seq) when it is sealed, after its transaction committed (./sealer.ts):
+ * chain order is sealing order, and `at` (the time of the append) may step back a little in it.
  */
 import { createHash } from "node:crypto";
 

@@ -126,7 +126,7 @@ export class CertificateAuthority {
         tx,
         items.map((item) => item.prepared[index]),
       );
-    // Last: appending takes the audit chain's head row, which every writer waits for until commit.
+    // The audit records go in unsealed, with the certificates; they are chained after the commit (src/audit/sealer.ts).
     await appendAudit(
       tx,
       this.clock,
