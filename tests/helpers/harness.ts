@@ -97,6 +97,7 @@ export async function createHarness(
       await app.close();
       await context.ocsp.stop(); // its LISTEN connection (PostgreSQL), before the database goes
       await context.sso.stop();
+      await context.auditSealer.close(); // seals what is pending, before the database goes
       await keyStore.close();
       await database.dispose();
       await rm(directory, { recursive: true, force: true });
