@@ -109,8 +109,8 @@ export class AuditSealer {
    * (queueing it if needed): one follow-up serves every caller that arrives meanwhile.
    */
   seal(): Promise<number> {
-    if (this.next) return this.next;
-    if (!this.current) return this.run();
+    if (this.next !== undefined) return this.next;
+    if (this.current === undefined) return this.run();
     const next = this.current
       .then(
         () => undefined,
