@@ -209,6 +209,7 @@ async function withPg<T>(url: string, work: (client: Queryable) => Promise<T>): 
         const result = await client.query(sql, params as unknown[]);
         return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
       },
+      notifyOnCommit() {}, // read-only counters: nobody listens
     });
   } finally {
     await client.end();

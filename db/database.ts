@@ -7,6 +7,7 @@ import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { type CommitListener, CommitListeners } from "./commit-listeners.js";
 
 export interface QueryResult<Row> {
   rows: Row[];
@@ -15,6 +16,12 @@ export interface QueryResult<Row> {
 
 export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /**
+   * This unit of work wrote to `topic`: the database's listeners for it (`Database.onCommit`)
+   * run once the write is committed, after COMMIT inside a transaction, at once outside one
+   * (where each statement commits by itself); never when the transaction rolls back.
+   */
+  notifyOnCommit(topic: string): void;
 }
 
 export interface Database extends Queryable {
@@ -23,6 +30,8 @@ export interface Database extends Queryable {
   readonly parallelism: number;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Calls `listener` after each commit that wrote to `topic` (see `Queryable.notifyOnCommit`); returns the unsubscribe function. */
+  onCommit(topic: string, listener: CommitListener): () => void;
   /**
    * PostgreSQL only (an optional capability: PGlite is one process, so one node): a dedicated
    * connection that receives NOTIFY on `channels`, for caches that several nodes keep.
@@ -55,6 +64,7 @@ const BYTEA = 17;
 
 class PostgresDatabase implements Database {
   readonly engine = "postgres";
+  private readonly commitListeners = new CommitListeners();
   constructor(
     private readonly pool: pg.Pool,
     readonly parallelism: number,
@@ -116,19 +126,30 @@ class PostgresDatabase implements Database {
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   }
 
+  notifyOnCommit(topic: string): void {
+    this.commitListeners.emit([topic]);
+  }
+
+  onCommit(topic: string, listener: CommitListener): () => void {
+    return this.commitListeners.add(topic, listener);
+  }
+
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    const topics = new Set<string>();
     const tx: Queryable = {
       async query<Row>(sql: string, params?: readonly unknown[]) {
         const result = await client.query(sql, params as unknown[]);
         return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
       },
+      notifyOnCommit: (topic) => topics.add(topic),
     };
     try {
       await client.query("BEGIN");
       const value = await work(tx);
       await client.query("COMMIT");
       client.release();
+      this.commitListeners.emit(topics);
       return value;
     } catch (error) {
       // A failed ROLLBACK means the connection is broken: destroy it rather than reuse it.
@@ -148,6 +169,7 @@ class PostgresDatabase implements Database {
 class PgliteDatabase implements Database {
   readonly engine = "pglite";
   readonly parallelism = 1;
+  private readonly commitListeners = new CommitListeners();
   constructor(
     private readonly db: PGlite,
     private readonly releaseLock: () => Promise<void>,
@@ -158,15 +180,27 @@ class PgliteDatabase implements Database {
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   }
 
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.db.transaction(async (transaction) =>
+  notifyOnCommit(topic: string): void {
+    this.commitListeners.emit([topic]);
+  }
+
+  onCommit(topic: string, listener: CommitListener): () => void {
+    return this.commitListeners.add(topic, listener);
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const topics = new Set<string>();
+    const value = await this.db.transaction(async (transaction) =>
       work({
         async query<Row>(sql: string, params?: readonly unknown[]) {
           const result = await transaction.query<Row>(sql, params as unknown[]);
           return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
         },
+        notifyOnCommit: (topic) => topics.add(topic),
       }),
     );
+    this.commitListeners.emit(topics);
+    return value;
   }
 
   async close(): Promise<void> {

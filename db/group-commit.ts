@@ -2,7 +2,7 @@
  * Group commit: writes submitted while a transaction is in flight are gathered and
  * committed together in the next one. Each item still gets all of its rows (for issuance:
  * the certificate and its audit record) in one transaction with them, but a burst of N
- * issuances costs one commit and one wait on the audit-chain head instead of N.
+ * issuances costs one commit (one fsync) instead of N.
  *
  * If a batch fails, its items are retried one by one, so one bad item cannot fail the
  * others; each caller sees the outcome of its own item.

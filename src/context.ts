@@ -7,6 +7,7 @@ import { type Database, openDatabase } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
 import type { KeyStore } from "../hsm-adapters/key-store.js";
 import { openKeyStore } from "../hsm-adapters/open.js";
+import { AuditSealer } from "./audit/sealer.js";
 import { ClientCertificates } from "./auth/client-certificate.js";
 import { systemActor } from "./auth/principal.js";
 import { CertificateAuthority } from "./ca/issuance.js";
@@ -41,6 +42,8 @@ export interface ServiceContext {
   readonly db: Database;
   readonly keyStore: KeyStore;
   readonly clock: Clock;
+  /** Chains committed audit records soon after their commit; `start()` adds the periodic safety net. */
+  readonly auditSealer: AuditSealer;
   readonly issuers: IssuerRegistry;
   readonly profiles: ProfileRegistry;
   readonly orgUnits: OrgUnitDirectory;
@@ -95,6 +98,8 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
     }));
   try {
     await migrate(db);
+    // First, so that every audited commit from here on asks it for a sealing pass.
+    const auditSealer = new AuditSealer(db, { warn: (message) => process.emitWarning(message) });
     const keyStore = options.keyStore ?? (await openKeyStore(config.keyStoreUri, { kek: config.kek }));
     const issuers = new IssuerRegistry(db, keyStore);
     const configuration = new CrossNodeInvalidation(db, CONFIGURATION_INVALIDATION, (message) =>
@@ -187,6 +192,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
       db,
       keyStore,
       clock,
+      auditSealer,
       issuers,
       profiles,
       orgUnits,
@@ -229,6 +235,7 @@ export async function openContext(config: Config, options: OpenOptions = {}): Pr
         await ocsp.stop();
         await sso.stop();
         await configuration.stop();
+        await auditSealer.close(); // last writer: seals every record committed before it
         await keyStore.close();
         await db.close();
       },

@@ -56,6 +56,7 @@ export async function startServer(context: ServiceContext): Promise<RunningServe
   context.ocsp.start();
   context.expiryNotices.start(); // only with CA_EXPIRY_WEBHOOK_URL
   context.enrollmentExpiry.start();
+  context.auditSealer.start(); // the periodic safety net: records a dead node left unsealed
   await context.sso.start();
   let closing = false;
   const shutdown = (signal: string) => {

@@ -1,11 +1,13 @@
 /**
  * Appending to and verifying the hash-chained audit log. `appendAudit` runs inside the
- * caller's transaction, so a state change and its audit record commit or fail together.
+ * caller's transaction, so a state change and its audit record commit or fail together; the
+ * record is chained (sealed) after that commit, off the hot path: see ./sealer.ts.
  */
-import type { Queryable } from "../../db/database.js";
-import { type AuditRow, insertRecords, listRecords, lockHead, readHead } from "../../db/stores/audit.js";
+import type { Database, Queryable } from "../../db/database.js";
+import { countUnsealed, insertUnsealed, listRecords, readHead } from "../../db/stores/audit.js";
 import type { Clock } from "../clock.js";
 import { GENESIS_HASH, recordHash } from "./chain.js";
+import { AUDIT_COMMIT_TOPIC, type AuditSealer, sealCommitted } from "./sealer.js";
 
 export interface AuditEvent {
   /** Who: "service-account:<id>", "user:<id>", "cli:<os user>", "system". */
@@ -19,47 +21,62 @@ export interface AuditEvent {
   readonly details?: Record<string, unknown>;
 }
 
-/** Chains `events` after the current head and writes them, holding the head's row lock. */
+/**
+ * Writes `events` unsealed in the caller's transaction (no lock: audited transactions do not
+ * wait for each other here) and asks for a sealing pass once that transaction has committed.
+ */
 export async function appendAudit(tx: Queryable, clock: Clock, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const head = await lockHead(tx);
-  let prev = head.hash;
-  let seq = head.seq;
   const at = clock.now();
-  const rows: AuditRow[] = events.map((event) => {
-    seq += 1;
-    const fields = {
-      seq,
+  await insertUnsealed(
+    tx,
+    events.map((event) => ({
       at,
       actor: event.actor,
       action: event.action,
       target: event.target,
-      outcome: event.outcome ?? ("success" as const),
+      outcome: event.outcome ?? "success",
       request_id: event.requestId ?? null,
       details: event.details ?? {},
-      prev_hash: prev,
-    };
-    const hash = recordHash(fields);
-    prev = hash;
-    return { ...fields, hash };
-  });
-  await insertRecords(tx, rows);
+    })),
+  );
+  tx.notifyOnCommit(AUDIT_COMMIT_TOPIC);
 }
 
 export type VerifyProgress = (checked: number, total: number) => void;
 
 export type AuditVerification =
-  | { ok: true; records: number; headHash: string }
+  /** `unsealed`: records committed after the seal that preceded the walk, not chained yet. */
+  | { ok: true; records: number; headHash: string; unsealed: number }
   | { ok: false; records: number; seq: number; problem: string };
+
+export interface VerifyOptions {
+  /** This node's sealer, to seal through (else a one-off pass seals the backlog). */
+  readonly sealer?: Pick<AuditSealer, "seal"> | undefined;
+  readonly onProgress?: VerifyProgress | undefined;
+}
+
+/**
+ * Seals every committed record first, so that an action taken just before is verified too;
+ * then walks the chain in one snapshot (sealing goes on meanwhile: the head and the records
+ * must be read as of one moment), see `walkChain`.
+ */
+export async function verifyAuditChain(
+  db: Database,
+  options: VerifyOptions = {},
+): Promise<AuditVerification> {
+  await (options.sealer ? options.sealer.seal() : sealCommitted(db));
+  return db.transaction(async (tx) => {
+    await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    return walkChain(tx, options.onProgress);
+  });
+}
 
 /**
  * Walks the whole chain in order and checks sequence continuity, every link and every
  * hash, then that the head matches the last record (which catches a deleted tail).
  */
-export async function verifyAuditChain(
-  db: Queryable,
-  onProgress?: VerifyProgress,
-): Promise<AuditVerification> {
+async function walkChain(db: Queryable, onProgress?: VerifyProgress): Promise<AuditVerification> {
   const head = await readHead(db);
   let expectedSeq = 1;
   let prev: Buffer = GENESIS_HASH;
@@ -99,5 +116,5 @@ export async function verifyAuditChain(
       seq: head.seq,
       problem: `the chain head names record ${head.seq} but the log ends at record ${checked} (records removed from the end)`,
     };
-  return { ok: true, records: checked, headHash: prev.toString("hex") };
+  return { ok: true, records: checked, headHash: prev.toString("hex"), unsealed: await countUnsealed(db) };
 }

@@ -44,6 +44,8 @@ export function auditRoutes(context: ServiceContext) {
       },
       async (request) => {
         const query = request.query;
+        // Everything committed is chained first: a caller reading right after an action sees it, with its seq.
+        await context.auditSealer.seal();
         const rows = await listRecords(context.db, {
           afterSeq: query.after,
           limit: query.limit,
@@ -77,7 +79,7 @@ export function auditRoutes(context: ServiceContext) {
         config: { permission: "audit:read" },
         schema: { tags: ["audit"], summary: "Verify the whole hash chain" },
       },
-      async () => verifyAuditChain(context.db),
+      async () => verifyAuditChain(context.db, { sealer: context.auditSealer }),
     );
   };
 }

@@ -5,7 +5,7 @@
  * for one (a proxy's X-Client-Cert would be anyone's to send).
  */
 import type { IncomingMessage } from "node:http";
-import { type DetailedPeerCertificate, TLSSocket } from "node:tls";
+import { TLSSocket } from "node:tls";
 import {
   ClientCertificateError,
   type ClientCertificatePurpose,
@@ -16,8 +16,6 @@ import {
 export interface PeerCertificate {
   /** The client's certificate, DER. */
   readonly der: Buffer;
-  /** The certificates the client sent after it, DER, in order (not trusted: see ClientCertificates). */
-  readonly chain: readonly Buffer[];
   /**
    * Whether the TLS session was resumed (RFC 8446 §2.2): then the certificate was checked at an
    * earlier handshake, not this one. The mTLS listener does not resume sessions; a login
@@ -26,22 +24,18 @@ export interface PeerCertificate {
   readonly resumed: boolean;
 }
 
+/**
+ * The leaf only, as an X509Certificate whose DER is copied out on demand: the certificates the
+ * client sent after it are never a trust input (ClientCertificates builds the path from our own
+ * CA certificates), and `getPeerCertificate(true)` turned every one of them into a detailed
+ * object (names, extensions, key, three fingerprints) on each login, a few times the cost.
+ */
 export function peerCertificateOf(request: { readonly raw: IncomingMessage }): PeerCertificate | undefined {
   const socket = request.raw.socket;
   if (!(socket instanceof TLSSocket)) return undefined;
-  const peer = socket.getPeerCertificate(true);
-  if (!peer?.raw) return undefined; // an empty object: no certificate was sent
-  const chain: Buffer[] = [];
-  let previous: DetailedPeerCertificate = peer;
-  for (
-    let next = peer.issuerCertificate;
-    next?.raw && next !== previous && chain.length < 10;
-    next = next.issuerCertificate
-  ) {
-    chain.push(next.raw);
-    previous = next;
-  }
-  return { der: peer.raw, chain, resumed: socket.isSessionReused() };
+  const peer = socket.getPeerX509Certificate();
+  if (!peer) return undefined; // no certificate was sent
+  return { der: peer.raw, resumed: socket.isSessionReused() };
 }
 
 /**

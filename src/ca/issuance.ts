@@ -156,7 +156,7 @@ export class CertificateAuthority {
       events.push(item.event);
       if (item.enrollment) events.push(...(await item.enrollment.record(tx, item.record)));
     }
-    // Last: appending takes the audit chain's head row, which every writer waits for until commit.
+    // The audit records go in unsealed, with the certificates; they are chained after the commit (src/audit/sealer.ts).
     await appendAudit(tx, this.clock, events);
   }
 

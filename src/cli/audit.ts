@@ -13,13 +13,21 @@ export const auditVerifyCommand: Command = {
   async run() {
     return withContext(async (context) => {
       const started = performance.now();
-      const result = await verifyAuditChain(context.db, (checked, total) => {
-        if (process.stderr.isTTY) process.stderr.write(`\rchecked ${checked} of ${total} records`);
+      // Seals what is committed first: an action taken just before is verified too.
+      const result = await verifyAuditChain(context.db, {
+        sealer: context.auditSealer,
+        onProgress: (checked, total) => {
+          if (process.stderr.isTTY) process.stderr.write(`\rchecked ${checked} of ${total} records`);
+        },
       });
       if (process.stderr.isTTY) process.stderr.write("\n");
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       if (result.ok) {
         print(`audit chain intact: ${result.records} records, head ${result.headHash} (${seconds} s)`);
+        if (result.unsealed > 0)
+          print(
+            `${result.unsealed} record(s) committed during the check are not sealed yet: run it again to include them`,
+          );
         return 0;
       }
       printError(

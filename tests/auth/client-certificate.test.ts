@@ -256,6 +256,7 @@ describe("client certificate status across two nodes on one PostgreSQL database"
   });
   afterAll(async () => {
     await nodeB?.ocsp.stop();
+    await nodeB?.auditSealer.close();
     await secondDb?.close();
     await harness?.close();
   });

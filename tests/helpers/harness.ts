@@ -98,6 +98,7 @@ export async function createHarness(
       await context.ocsp.stop(); // its LISTEN connection (PostgreSQL), before the database goes
       await context.sso.stop();
       await context.configuration.stop(); // its LISTEN connection, if a change opened one
+      await context.auditSealer.close(); // seals what is pending, before the database goes
       await keyStore.close();
       await database.dispose();
       await rm(directory, { recursive: true, force: true });

@@ -26,7 +26,8 @@ describe.each(ENGINES)("directory on %s", (engine) => {
   const auditOf = async (target: string) =>
     (
       await harness.context.db.query<{ action: string; actor: string; outcome: string; details: object }>(
-        "SELECT action, actor, outcome, details FROM audit_log WHERE target = $1 ORDER BY seq",
+        // Append order (id): the chain's seq may not be assigned yet (sealed after commit).
+        "SELECT action, actor, outcome, details FROM audit_log WHERE target = $1 ORDER BY id",
         [target],
       )
     ).rows;
@@ -143,7 +144,7 @@ describe.each(ENGINES)("directory on %s", (engine) => {
     ]);
     const records = await harness.context.db.query<{
       details: { rows: number; created: number; rejected: number };
-    }>("SELECT details FROM audit_log WHERE action = 'user.import' ORDER BY seq DESC LIMIT 1");
+    }>("SELECT details FROM audit_log WHERE action = 'user.import' ORDER BY id DESC LIMIT 1");
     expect(records.rows[0]!.details).toEqual({ rows: 10, created: 2, rejected: 8 });
   });
 
@@ -440,6 +441,7 @@ function failOn(db: Database, pattern: RegExp): Database {
   const guard = (tx: Queryable): Queryable => ({
     query: (sql, params) =>
       pattern.test(sql) ? Promise.reject(new Error("injected failure")) : tx.query(sql, params),
+    notifyOnCommit: (topic) => tx.notifyOnCommit(topic),
   });
   return Object.assign(Object.create(db) as Database, {
     transaction: <T>(work: (tx: Queryable) => Promise<T>) => db.transaction((tx) => work(guard(tx))),

@@ -51,7 +51,8 @@ describe.each(ENGINES)("password login on %s", (engine) => {
         details: Record<string, unknown>;
         request_id: string | null;
       }>(
-        "SELECT actor, target, outcome, details, request_id FROM audit_log WHERE action = 'login.password' ORDER BY seq DESC LIMIT 1",
+        // The newest by append order (id): the chain's seq may not be assigned yet (sealed after commit).
+        "SELECT actor, target, outcome, details, request_id FROM audit_log WHERE action = 'login.password' ORDER BY id DESC LIMIT 1",
       )
     ).rows[0]!;
 

@@ -123,7 +123,7 @@ describe.each(ENGINES)("expiry notices on %s", (engine) => {
   const auditRecords = async () =>
     (
       await harness.context.db.query<{ actor: string; target: string; details: Record<string, unknown> }>(
-        "SELECT actor, target, details FROM audit_log WHERE action = 'certificate.expiry-notice' ORDER BY seq",
+        "SELECT actor, target, details FROM audit_log WHERE action = 'certificate.expiry-notice' ORDER BY id",
       )
     ).rows;
 

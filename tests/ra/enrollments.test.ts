@@ -49,8 +49,14 @@ describe.each(ENGINES)("enrolment workflow (%s)", (engine) => {
     harness.app.inject({ method: "GET", url, headers: bearer(token) });
   const submit = (token: string, body: object) => post(token, "/api/v1/enrollments", body);
   const csr = () => buildCsrPem({ key: generateTestKey("p256") });
+  // Records are chained by the sealer just after commit: seal before reading them in order.
+  const sealed = async () => harness.context.auditSealer.seal();
+  const records = async (id: string) => {
+    await sealed();
+    return listRecords(harness.context.db, { target: `enrollment:${id}`, limit: 100 });
+  };
   const audit = async (id: string) =>
-    (await listRecords(harness.context.db, { target: `enrollment:${id}`, limit: 100 })).map((r) => ({
+    (await records(id)).map((r) => ({
       action: r.action,
       actor: r.actor,
       outcome: r.outcome,
@@ -189,6 +195,7 @@ describe.each(ENGINES)("enrolment workflow (%s)", (engine) => {
       { action: "enrollment.approve", actor: `user:${operator.id}`, outcome: "success" },
       { action: "enrollment.issue", actor: `user:${operator.id}`, outcome: "success" },
     ]);
+    await sealed();
     const issueRecord = await listRecords(harness.context.db, {
       target: `certificate:issuing-1/${done.certificate.serial}`,
       limit: 5,

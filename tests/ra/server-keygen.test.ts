@@ -242,7 +242,7 @@ describe.each(ENGINES)("server-side key generation (%s)", (engine) => {
       detail: `enrolment request "${pending.id}": its key was downloaded already and is no longer kept`,
     });
     const actions = await harness.context.db.query<{ action: string }>(
-      "SELECT action FROM audit_log WHERE target = $1 ORDER BY seq",
+      "SELECT action FROM audit_log WHERE target = $1 ORDER BY id",
       [`enrollment:${pending.id}`],
     );
     expect(actions.rows.map((r) => r.action)).toEqual([

@@ -409,6 +409,7 @@ describe("OCSP across two nodes on one PostgreSQL database", () => {
   afterAll(async () => {
     await appB?.close();
     await nodeB?.ocsp.stop();
+    await nodeB?.auditSealer.close();
     await secondDb?.close();
     await harness?.close();
   });

@@ -63,6 +63,7 @@ describe("SSO revocations across two nodes on one PostgreSQL database", () => {
     await appB?.close();
     await nodeB?.sso.stop();
     await nodeB?.ocsp.stop();
+    await nodeB?.auditSealer.close();
     await secondDb?.close();
     await harness?.close();
   });

@@ -39,7 +39,19 @@ const FIELDS = [
 
 const text = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom("", "yes", "browser", "csr", "server-keygen", "user-signing", "ec:P-256", "gov", "{", "[]", "-----BEGIN"),
+  fc.constantFrom(
+    "",
+    "yes",
+    "browser",
+    "csr",
+    "server-keygen",
+    "user-signing",
+    "ec:P-256",
+    "gov",
+    "{",
+    "[]",
+    "-----BEGIN",
+  ),
   fc.string({ unit: "grapheme", maxLength: 20 }),
 );
 
@@ -73,7 +85,8 @@ describe("portal forms under fast-check", () => {
           const url = route.url.replace(":serial", id).replace(":id", id).replace(":name", id);
           const response = await browser.request(`${sso.issuer}${url}`, { form: { ...form, _csrf: csrf } });
           expect(response.status, `${route.url} ${JSON.stringify(form)}`).toBeLessThan(500);
-          if (response.status >= 400) expect(await auditCount(), `${route.url} ${JSON.stringify(form)}`).toBe(before);
+          if (response.status >= 400)
+            expect(await auditCount(), `${route.url} ${JSON.stringify(form)}`).toBe(before);
         },
       ),
       { numRuns: 150 },
