@@ -8,7 +8,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Clock } from "../clock.js";
 import { parseCookies, serializeCookie } from "../sso/cookies.js";
 import { type ApiCaller, ApiError, apiCaller } from "./api.js";
-import { html } from "./html.js";
 import { LANGUAGE_COOKIE, negotiateLanguage, translator } from "./i18n.js";
 import { errorBox, type Me, page, type View } from "./layout.js";
 import type { PortalClient } from "./portal-client.js";
@@ -173,6 +172,3 @@ export class Portal {
 export function safeReturn(target: string | undefined): string {
   return target && /^\/portal(\/[\x21-\x5b\x5d-\x7e]*)?$/.test(target) ? target : "/portal/";
 }
-
-export const renderPlain = (view: View, title: string, message: string): string =>
-  page(view, title, html`<p>${message}</p>`);

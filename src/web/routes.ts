@@ -30,7 +30,8 @@ import { SECURITY_HEADERS } from "./security-headers.js";
 import { csrfMatches, PORTAL_LOGIN_COOKIE, PORTAL_SESSION_COOKIE, PortalSeal } from "./session.js";
 
 const FORM_LIMIT_BYTES = 256 * 1024;
-export const PORTAL_SEAL_LABEL = "portal-seal";
+/** The key-store key whose derived AES key seals the portal's cookies (src/identity/secret-seal.ts). */
+const PORTAL_SEAL_LABEL = "portal-seal";
 
 export function portalRoutes(context: ServiceContext) {
   const issuer = context.sso.options.issuer;
