@@ -4,11 +4,12 @@
  * high-entropy secret a slow hash adds nothing (RFC 9700 §2.4 leaves the method open), and
  * the key separates the purposes, so a hash of one kind never matches a secret of another.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { pooledRandomBytes } from "../pki/random-pool.js";
 
 export type SecretPurpose = "client-secret" | "session" | "interaction" | "code" | "refresh-token";
 
-export const newSecret = (bytes = 32): string => randomBytes(bytes).toString("base64url");
+export const newSecret = (bytes = 32): string => pooledRandomBytes(bytes).toString("base64url");
 
 export const hashSecret = (purpose: SecretPurpose, secret: string): Buffer =>
   createHmac("sha256", `gov-ca sso ${purpose}`).update(secret).digest();

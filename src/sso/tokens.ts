@@ -6,9 +6,10 @@
  * The `jti` of a token minted under a grant is "<grant id>.<random>", so introspection
  * finds the grant (and whether it was revoked) without a lookup table.
  */
-import { randomBytes } from "node:crypto";
+
 import type { KeyStore } from "../../hsm-adapters/key-store.js";
 import type { Clock } from "../clock.js";
+import { pooledRandomBytes } from "../pki/random-pool.js";
 import { signJwt } from "./jws.js";
 import type { SigningKeys } from "./signing-keys.js";
 
@@ -71,7 +72,7 @@ export class TokenMinter {
   /** RFC 9068 §2.2: typ at+jwt; aud is the resource (the client itself when none is configured). */
   async accessToken(request: AccessTokenRequest): Promise<{ token: string; claims: AccessTokenClaims }> {
     const iat = seconds(this.clock.now());
-    const random = randomBytes(12).toString("base64url");
+    const random = pooledRandomBytes(12).toString("base64url");
     const authentication = request.authentication;
     const audience = request.audience.length > 0 ? [...request.audience] : [request.clientId];
     const claims: AccessTokenClaims = {
@@ -131,7 +132,7 @@ export class TokenMinter {
       aud: request.clientId,
       iat,
       exp: iat + 120,
-      jti: randomBytes(16).toString("base64url"),
+      jti: pooledRandomBytes(16).toString("base64url"),
       sid: request.sessionId,
       events: { "http://schemas.openid.net/event/backchannel-logout": {} },
     });
