@@ -99,7 +99,7 @@ export class Portal {
           csrf: session.csrf,
           api,
           form,
-          query: (request.query ?? {}) as Record<string, string>,
+          query: singleValues(request.query),
         };
         const result = await handler(portal, request);
         if (typeof result === "string") return this.sendPage(reply, 200, result);
@@ -171,4 +171,14 @@ export class Portal {
 /** Only a path of the portal itself: never an open redirect. */
 export function safeReturn(target: string | undefined): string {
   return target && /^\/portal(\/[\x21-\x5b\x5d-\x7e]*)?$/.test(target) ? target : "/portal/";
+}
+
+/** The query string with one value per name (a repeated name keeps its first): pages read strings. */
+function singleValues(query: unknown): Record<string, string> {
+  const values: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === "string") values[name] = first;
+  }
+  return values;
 }
