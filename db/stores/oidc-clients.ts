@@ -25,29 +25,32 @@ export interface ClientRow {
 const COLUMNS =
   "id, name, auth_method, secret_hash, jwks, tls_subject_dn, redirect_uris, post_logout_redirect_uris, grant_types, scopes, audience, first_party, backchannel_logout_uri, disabled_at, created_at, updated_at";
 
+type Registration = Omit<ClientRow, "secret_hash" | "disabled_at" | "created_at" | "updated_at">;
+
+/** $2…$12 of both statements below: the registration's columns after the id, JSON where jsonb. */
+const registrationValues = (client: Registration): unknown[] => [
+  client.name,
+  client.auth_method,
+  client.jwks === null ? null : JSON.stringify(client.jwks),
+  client.tls_subject_dn,
+  JSON.stringify(client.redirect_uris),
+  JSON.stringify(client.post_logout_redirect_uris),
+  JSON.stringify(client.grant_types),
+  JSON.stringify(client.scopes),
+  JSON.stringify(client.audience),
+  client.first_party,
+  client.backchannel_logout_uri,
+];
+
 export async function insertClient(
   tx: Queryable,
-  client: Omit<ClientRow, "disabled_at" | "created_at" | "updated_at">,
+  client: Registration & Pick<ClientRow, "secret_hash">,
 ): Promise<ClientRow> {
   const { rows } = await tx.query<ClientRow>(
-    `INSERT INTO oidc_clients (id, name, auth_method, secret_hash, jwks, tls_subject_dn, redirect_uris,
-       post_logout_redirect_uris, grant_types, scopes, audience, first_party, backchannel_logout_uri)
+    `INSERT INTO oidc_clients (id, name, auth_method, jwks, tls_subject_dn, redirect_uris,
+       post_logout_redirect_uris, grant_types, scopes, audience, first_party, backchannel_logout_uri, secret_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
-    [
-      client.id,
-      client.name,
-      client.auth_method,
-      client.secret_hash,
-      client.jwks === null ? null : JSON.stringify(client.jwks),
-      client.tls_subject_dn,
-      JSON.stringify(client.redirect_uris),
-      JSON.stringify(client.post_logout_redirect_uris),
-      JSON.stringify(client.grant_types),
-      JSON.stringify(client.scopes),
-      JSON.stringify(client.audience),
-      client.first_party,
-      client.backchannel_logout_uri,
-    ],
+    [client.id, ...registrationValues(client), client.secret_hash],
   );
   return rows[0]!;
 }
@@ -79,31 +82,13 @@ export async function setClientSecret(tx: Queryable, id: string, hash: Buffer, a
 }
 
 /** Replaces a client's registration metadata (not its id, secret or disabled state). */
-export async function updateClientRegistration(
-  tx: Queryable,
-  client: Omit<ClientRow, "secret_hash" | "disabled_at" | "created_at" | "updated_at">,
-  at: Date,
-): Promise<void> {
+export async function updateClientRegistration(tx: Queryable, client: Registration, at: Date): Promise<void> {
   await tx.query(
     `UPDATE oidc_clients SET name = $2, auth_method = $3, jwks = $4, tls_subject_dn = $5, redirect_uris = $6,
        post_logout_redirect_uris = $7, grant_types = $8, scopes = $9, audience = $10, first_party = $11,
        backchannel_logout_uri = $12, updated_at = $13
      WHERE id = $1`,
-    [
-      client.id,
-      client.name,
-      client.auth_method,
-      client.jwks === null ? null : JSON.stringify(client.jwks),
-      client.tls_subject_dn,
-      JSON.stringify(client.redirect_uris),
-      JSON.stringify(client.post_logout_redirect_uris),
-      JSON.stringify(client.grant_types),
-      JSON.stringify(client.scopes),
-      JSON.stringify(client.audience),
-      client.first_party,
-      client.backchannel_logout_uri,
-      at,
-    ],
+    [client.id, ...registrationValues(client), at],
   );
 }
 

@@ -1,37 +1,18 @@
 /** Enrolment requests as the API returns them (src/ra/enrollment-view.ts), and how they look. */
+
+import type { EnrollmentMethod, EnrollmentStatus } from "../../../db/stores/enrollments.js";
+import type { EnrollmentView } from "../../ra/enrollment-view.js";
 import { html, type Markup } from "../html.js";
 import { formatDate, type View } from "../layout.js";
 import type { MessageKey } from "../messages/zh.js";
 
-export type EnrollmentStatus = "pending" | "approved" | "rejected" | "withdrawn" | "issued" | "expired";
-export type EnrollmentMethod = "csr" | "browser" | "server-keygen";
+export type { EnrollmentMethod, EnrollmentStatus } from "../../../db/stores/enrollments.js";
 
-export interface EnrollmentJson {
-  readonly id: string;
-  readonly status: EnrollmentStatus;
-  readonly profile: string;
-  readonly method: EnrollmentMethod;
-  readonly issuer: string | null;
-  readonly requester: {
-    readonly id: string;
-    readonly name: string;
-    readonly employeeNumber: string | null;
-    readonly orgUnit: string | null;
-    readonly email: string | null;
-  };
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly decidedBy: string | null;
-  readonly decidedAt: string | null;
-  readonly reason: string | null;
-  readonly issueError: string | null;
-  readonly certificate: { readonly issuer: string; readonly serial: string } | null;
-  readonly keyAwaitingDownload: boolean;
-  readonly deliveredAt: string | null;
-  readonly csr?: string;
+/** The API's request document (src/ra/enrollment-view.ts), plus what only the submit answer carries. */
+export type EnrollmentJson = EnrollmentView & {
   /** server-keygen issued at once: the PKCS#12, base64, in the submit answer only. */
   readonly pkcs12?: string;
-}
+};
 
 export interface EnrollmentPage {
   readonly items: readonly EnrollmentJson[];
