@@ -52,7 +52,8 @@ print(json.dumps({
   );
   expect(python.code, python.stderr).toBe(0);
   return {
-    info: info.stdout + info.stderr,
+    // `-info` names the algorithms on stderr; stdout holds the PEM, whose base64 may spell anything.
+    info: info.stderr,
     key: createPrivateKey(keyPem!),
     certificates: certificates.map((pem) => new X509Certificate(pem)),
     python: JSON.parse(python.stdout) as {
@@ -125,7 +126,7 @@ describe.each(ENGINES)("server-side key generation (%s)", (engine) => {
     expect(opened.info).toContain(
       "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256",
     );
-    expect(opened.info).not.toMatch(/RC2|3DES|DES-EDE|sha1/i);
+    expect(opened.info).not.toMatch(/RC2|3DES|DES-EDE|\bsha1\b|hmacWithSHA1\b/i);
     const [leaf, issuing, root] = opened.certificates;
     expect(leaf!.serialNumber.toLowerCase()).toBe(body.certificate.serial);
     expect(leaf!.subject).toContain("CN=Chen Jing");
