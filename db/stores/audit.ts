@@ -1,5 +1,6 @@
 /** SQL for the hash-chained audit log; the chain's rules live in src/audit. */
 import type { Queryable } from "../database.js";
+import { WhereClause } from "../where-clause.js";
 
 /** What a caller records; `at` is set at append time, the chain fields at sealing time. */
 export interface AuditEntry {
@@ -125,22 +126,18 @@ export interface AuditQuery {
 
 /** Sealed records in chain order, from `afterSeq` on; for paging and for verification. */
 export async function listRecords(db: Queryable, query: AuditQuery): Promise<AuditRow[]> {
-  const where = ["seq > $1"];
-  const params: unknown[] = [query.afterSeq ?? 0];
-  const add = (clause: string, value: unknown) => {
-    params.push(value);
-    where.push(clause.replace("?", `$${params.length}`));
-  };
-  if (query.actor) add("actor = ?", query.actor);
-  if (query.action) add("action = ?", query.action);
-  if (query.target) add("target = ?", query.target);
-  if (query.since) add("at >= ?", query.since);
-  if (query.until) add("at < ?", query.until);
-  params.push(query.limit);
+  const where = new WhereClause();
+  where.add("seq > ?", query.afterSeq ?? 0);
+  if (query.actor) where.add("actor = ?", query.actor);
+  if (query.action) where.add("action = ?", query.action);
+  if (query.target) where.add("target = ?", query.target);
+  if (query.since) where.add("at >= ?", query.since);
+  if (query.until) where.add("at < ?", query.until);
+  const limit = where.param(query.limit);
   const { rows } = await db.query<AuditRow>(
     `SELECT seq, ${ENTRY_LIST}, prev_hash, hash
-     FROM audit_log WHERE ${where.join(" AND ")} ORDER BY seq LIMIT $${params.length}`,
-    params,
+     FROM audit_log ${where} ORDER BY seq LIMIT ${limit}`,
+    where.params,
   );
   return rows;
 }

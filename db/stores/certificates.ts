@@ -1,4 +1,5 @@
 import type { Queryable } from "../database.js";
+import { WhereClause } from "../where-clause.js";
 
 export type CertificateStatus = "good" | "revoked" | "on-hold";
 
@@ -100,16 +101,8 @@ export async function searchCertificates(
   db: Queryable,
   search: CertificateSearch,
 ): Promise<CertificateRow[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (clause: string, ...values: unknown[]) => {
-    let text = clause;
-    for (const value of values) {
-      params.push(value);
-      text = text.replace("?", `$${params.length}`);
-    }
-    where.push(text);
-  };
+  const where = new WhereClause();
+  const add = where.add.bind(where);
   const { scope } = search;
   if ("orgUnit" in scope) add("(org_unit = ? OR org_unit LIKE ? || '/%')", scope.orgUnit, scope.orgUnit);
   if ("ownerId" in scope) add("owner_id = ?", scope.ownerId);
@@ -121,11 +114,11 @@ export async function searchCertificates(
   if (search.expiresAfter) add("not_after >= ?", search.expiresAfter);
   if (search.expiresBefore) add("not_after < ?", search.expiresBefore);
   if (search.after) add("(issued_at, serial) < (?, ?)", search.after.issuedAt, search.after.serial);
-  params.push(search.limit);
+  const limit = where.param(search.limit);
   const { rows } = await db.query<CertificateRow>(
-    `SELECT ${SELECT_COLUMNS} FROM certificates ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-     ORDER BY issued_at DESC, serial DESC LIMIT $${params.length}`,
-    params,
+    `SELECT ${SELECT_COLUMNS} FROM certificates ${where}
+     ORDER BY issued_at DESC, serial DESC LIMIT ${limit}`,
+    where.params,
   );
   return rows;
 }

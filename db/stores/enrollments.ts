@@ -1,5 +1,6 @@
 /** SQL for enrolment requests; the workflow's rules live in src/ra. */
 import type { Queryable } from "../database.js";
+import { WhereClause } from "../where-clause.js";
 
 export type EnrollmentMethod = "csr" | "browser" | "server-keygen";
 export type EnrollmentStatus = "pending" | "approved" | "rejected" | "withdrawn" | "issued" | "expired";
@@ -43,22 +44,22 @@ const LIST_COLUMNS = `${COLUMNS}, p.name AS requester_name, u.employee_number AS
 const LIST_FROM = `enrollments e JOIN principals p ON p.id = e.requester_id
   LEFT JOIN users u ON u.principal_id = e.requester_id`;
 
-export interface NewEnrollment {
-  id: string;
-  requester_id: string;
-  requester_org_unit: string | null;
-  profile: string;
-  issuer_id: string | null;
-  method: EnrollmentMethod;
-  csr_der: Buffer;
-  subject_alt_names: { type: string; value: string }[] | null;
-  status: "pending" | "issued";
-  certificate_issuer: string | null;
-  certificate_serial: string | null;
-  created_at: Date;
-  expires_at: Date;
-  encrypted_key: Buffer | null;
-}
+/** A new request: its row as listed, without the decision and delivery columns, plus its sealed key. */
+export type NewEnrollment = Pick<
+  EnrollmentRow,
+  | "id"
+  | "requester_id"
+  | "requester_org_unit"
+  | "profile"
+  | "issuer_id"
+  | "method"
+  | "csr_der"
+  | "subject_alt_names"
+  | "certificate_issuer"
+  | "certificate_serial"
+  | "created_at"
+  | "expires_at"
+> & { status: "pending" | "issued"; encrypted_key: Buffer | null };
 
 export async function insertEnrollment(tx: Queryable, row: NewEnrollment): Promise<void> {
   await tx.query(
@@ -177,16 +178,8 @@ export async function searchEnrollments(
   db: Queryable,
   search: EnrollmentSearch,
 ): Promise<EnrollmentListRow[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (clause: string, ...values: unknown[]) => {
-    let text = clause;
-    for (const value of values) {
-      params.push(value);
-      text = text.replace("?", `$${params.length}`);
-    }
-    where.push(text);
-  };
+  const where = new WhereClause();
+  const add = where.add.bind(where);
   const { scope } = search;
   if ("orgUnit" in scope)
     add(
@@ -200,11 +193,11 @@ export async function searchEnrollments(
   if (search.profile) add("e.profile = ?", search.profile);
   if (search.requesterId) add("e.requester_id = ?", search.requesterId);
   if (search.after) add("(e.created_at, e.id) < (?, ?)", search.after.createdAt, search.after.id);
-  params.push(search.limit);
+  const limit = where.param(search.limit);
   const { rows } = await db.query<EnrollmentListRow>(
-    `SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-     ORDER BY e.created_at DESC, e.id DESC LIMIT $${params.length}`,
-    params,
+    `SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} ${where}
+     ORDER BY e.created_at DESC, e.id DESC LIMIT ${limit}`,
+    where.params,
   );
   return rows;
 }
