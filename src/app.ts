@@ -34,9 +34,12 @@ import {
 } from "./errors.js";
 import { directoryRoutes } from "./identity/directory/routes.js";
 import { identityRoutes } from "./identity/routes.js";
+import { serverWithLanes } from "./lanes.js";
 import { operationsRoutes } from "./operations/routes.js";
 import { raRoutes } from "./ra/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
+import { ocspLane } from "./revocation/ocsp/fast-lane.js";
+import { OcspHttp } from "./revocation/ocsp/http.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
 import { ssoAdminRoutes } from "./sso/admin/routes.js";
@@ -156,7 +159,11 @@ export interface AppOptions {
 
 export async function buildApp(context: ServiceContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = context;
-  const app = Fastify({
+  const ocsp = new OcspHttp(context.ocsp, context.clock);
+  const app: FastifyInstance = Fastify({
+    serverFactory: serverWithLanes(() => [
+      ocspLane(ocsp, (error, status) => app.log.error({ err: error }, `OCSP answered ${status}`)),
+    ]),
     logger:
       config.logLevel === "silent"
         ? false
@@ -310,7 +317,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   await app.register(raRoutes(context));
   await app.register(revocationRoutes(context));
   await app.register(crlRoutes(context));
-  await app.register(ocspRoutes(context));
+  await app.register(ocspRoutes(ocsp));
   await app.register(ssoRoutes(context));
   await app.register(ssoAdminRoutes(context));
   await app.register(operationsRoutes(context));

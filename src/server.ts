@@ -54,6 +54,14 @@ export async function startServer(context: ServiceContext): Promise<RunningServe
   await context.configuration.ensureListening(); // profiles and API-key principals changed on other nodes
   context.crls.start();
   context.ocsp.start();
+  const preloading = performance.now();
+  void context.ocsp.preload().then(
+    (loaded) =>
+      app.log.info(
+        `OCSP: ${loaded} pre-signed responses loaded into memory in ${((performance.now() - preloading) / 1000).toFixed(1)} s`,
+      ),
+    (error: unknown) => app.log.warn({ err: error }, "OCSP: loading pre-signed responses into memory failed"),
+  );
   context.expiryNotices.start(); // only with CA_EXPIRY_WEBHOOK_URL
   context.enrollmentExpiry.start();
   context.auditSealer.start(); // the periodic safety net: records a dead node left unsealed

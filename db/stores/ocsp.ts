@@ -131,6 +131,27 @@ export async function findResponses(
   return keys.map((key) => found.get(`${key.issuerId}/${key.serial}/${key.hash}`));
 }
 
+/**
+ * Stored responses of one CertID digest not yet due for re-signing, in key order after
+ * `after` (a keyset scan of the primary key: each batch continues where the last stopped).
+ */
+export async function freshResponses(
+  db: Queryable,
+  hash: HashAlg,
+  now: Date,
+  limit: number,
+  after: CertificateRef = { issuerId: "", serial: "" },
+): Promise<OcspResponseRow[]> {
+  const { rows } = await db.query<OcspResponseRow>(
+    `SELECT ${RESPONSE_COLUMNS.join(", ")} FROM ocsp_responses
+     WHERE (issuer_id, serial) > ($3, $4) AND hash_alg = $1 AND refresh_at > $2
+     ORDER BY issuer_id, serial
+     LIMIT $5`,
+    [hash, now, after.issuerId, after.serial, limit],
+  );
+  return rows;
+}
+
 export interface CertificateStatusRow {
   issuer_id: string;
   serial: string;

@@ -193,6 +193,27 @@ describe.each(ENGINES)("pre-signed OCSP responses on %s", (engine) => {
     expect(live).toEqual({ queries: 0, signatures: 1 });
   });
 
+  it("loads the stored responses into memory at start, and then answers with no database statement", async () => {
+    const serials = [await issue("preload-a"), await issue("preload-b")];
+    harness.context.ocsp.cache.clear(); // as in a node just started
+    const progress: number[] = [];
+    const loaded = await harness.context.ocsp.preload((count) => progress.push(count));
+    const { rows } = await harness.context.db.query<{ count: string }>(
+      "SELECT count(*) FROM ocsp_responses WHERE refresh_at > $1",
+      [clock.now()],
+    );
+    expect(loaded).toBe(Number(rows[0]!.count)); // every stored response not yet due
+    expect(harness.context.ocsp.cache.size).toBe(loaded);
+    expect(progress.at(-1)).toBe(loaded);
+    const counts = await counting(harness.context, async () => {
+      for (const serial of serials)
+        for (const hash of ["sha1", "sha256"] as const)
+          expect(singleStatus(await get(serial, {}, hash)).status).toBe("good");
+    });
+    expect(counts).toEqual({ queries: 0, signatures: 0 });
+    expect(await harness.context.ocsp.preload()).toBe(0); // what memory holds is not loaded again
+  });
+
   it("sends RFC 5019 §6.2 caching headers and answers conditional requests with 304", async () => {
     const serial = await issue();
     const thisUpdate = clock.now();
@@ -358,7 +379,27 @@ describe.each(ENGINES)("pre-signed OCSP responses on %s", (engine) => {
 });
 
 describe("the OCSP memory is bounded (CA_OCSP_CACHE_ENTRIES)", () => {
-  it("keeps at most the configured number of responses, least recently used out first", async () => {
+  it("loads SHA-1 CertIDs' responses first at start, up to the configured number", async () => {
+    const harness = await createHarness("pglite", { env: { CA_OCSP_CACHE_ENTRIES: "3" } });
+    try {
+      const inject = harness.app.inject.bind(harness.app);
+      const serials = [await issueOn(inject, harness.adminToken), await issueOn(inject, harness.adminToken)];
+      harness.context.ocsp.cache.clear();
+      expect(await harness.context.ocsp.preload()).toBe(3);
+      expect(harness.context.ocsp.cache.size).toBe(3);
+      const counts = await counting(harness.context, async () => {
+        for (const serial of serials) // RFC 5019 §2.1.1: what lightweight clients ask with
+          expect(
+            singleStatus(await ocspGet(inject, ocspRequest(harness.context, serial, "sha1"))).status,
+          ).toBe("good");
+      });
+      expect(counts.queries).toBe(0);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it("keeps at most the configured number of responses, the oldest not asked for again out first", async () => {
     const harness = await createHarness("pglite", { env: { CA_OCSP_CACHE_ENTRIES: "3" } });
     try {
       const inject = harness.app.inject.bind(harness.app);

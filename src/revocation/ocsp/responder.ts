@@ -25,6 +25,7 @@ import {
   deleteResponses,
   dueForRefresh,
   findResponses,
+  freshResponses,
   type HashAlg,
   isSignerSerial,
   lockCertificateStatuses,
@@ -42,7 +43,7 @@ import { ServiceError } from "../../errors.js";
 import { CrossNodeInvalidation } from "../../invalidation/cross-node.js";
 import { REASON_CODES } from "../reasons.js";
 import type { StatusChanged } from "../revocations.js";
-import { type CachedResponse, cachedResponse, cacheKey, ResponseCache } from "./cache.js";
+import { type CachedResponse, type CacheSlot, cachedResponse, cacheKey, ResponseCache } from "./cache.js";
 import {
   CERT_ID_HASHES,
   certificateSerial,
@@ -108,6 +109,7 @@ interface SignJob {
 }
 
 const REFRESH_BATCH = 200;
+const PRELOAD_BATCH = 5_000;
 /** Certificates re-signed by one run of the periodic job at most; the next run continues. */
 const REFRESH_RUN_LIMIT = 100_000;
 
@@ -134,8 +136,8 @@ export class OcspResponder {
   private readonly committer: GroupCommitter<SignJob>;
   private readonly loader: CoalescedLookup<ResponseKey, OcspResponseRow | undefined>;
   private readonly loading = new Map<string, Promise<OcspAnswer>>();
-  /** GET URLs (issuer and base64 path) already parsed, with the cache key they ask for. */
-  private readonly requestKeys = new Map<string, string>();
+  /** GET URLs already parsed, with the memory slot they ask for. */
+  private readonly requestSlots = new Map<string, CacheSlot>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
@@ -185,13 +187,15 @@ export class OcspResponder {
     if (request.certIds.length === 1 && !request.nonce) {
       const certId = request.certIds[0]!;
       if (certId.serial) {
-        const key = cacheKey(issuerId, certId.hash!, certId.serial);
-        const hit = this.cache.get(key, this.clock.now().getTime());
-        if (hit) {
+        const slot = this.cache.getSlot(
+          cacheKey(issuerId, certId.hash!, certId.serial),
+          this.clock.now().getTime(),
+        );
+        if (slot) {
           // Remembered only once it has been served from memory: URLs for serials that are not
           // ours (never cached) cannot push the useful ones out.
-          if (memoKey !== undefined) this.rememberRequest(memoKey, key);
-          return { der: hit.der, presigned: hit };
+          if (memoKey !== undefined) this.rememberRequest(memoKey, slot);
+          return { der: slot.entry.der, presigned: slot.entry };
         }
       }
       return this.presigned(state, certId);
@@ -200,27 +204,31 @@ export class OcspResponder {
   }
 
   /**
-   * A GET (RFC 5019 §5), `path` being the base64 request (percent-decoded). Caches and
-   * clients repeat the same URL, so the URL itself is remembered with the response it asks
-   * for: a repeated URL is answered without decoding or parsing the request again (parsing
-   * allocates a dozen buffer views; measured, it was most of the hot path's own cost).
+   * A GET (RFC 5019 §5), `path` being the base64 request (percent-decoded) and `url` the
+   * request's URL as it came. Caches and clients repeat the same URL, so the URL itself is
+   * remembered with the memory slot of the response it asks for: a repeated URL is answered
+   * without decoding or parsing the request again (parsing allocates a dozen buffer views;
+   * measured, it was most of the hot path's own cost), see `fromMemory`.
    */
-  answerGet(issuerId: string, path: string): OcspAnswer | Promise<OcspAnswer> {
-    const memoKey = `${issuerId} ${path}`;
-    const known = this.requestKeys.get(memoKey);
-    if (known !== undefined) {
-      const hit = this.cache.get(known, this.clock.now().getTime());
-      if (hit) return { der: hit.der, presigned: hit };
-    }
-    return this.answer(issuerId, decodeGetRequest(path), memoKey);
+  answerGet(issuerId: string, path: string, url: string): OcspAnswer | Promise<OcspAnswer> {
+    const hit = this.fromMemory(url);
+    if (hit) return { der: hit.der, presigned: hit };
+    return this.answer(issuerId, decodeGetRequest(path), url);
   }
 
-  /** URL → cache key, bounded like the cache (oldest out first); the mapping never goes stale. */
-  private rememberRequest(memoKey: string, key: string): void {
-    if (this.policy.cacheEntries === 0 || this.requestKeys.has(memoKey)) return;
-    this.requestKeys.set(memoKey, key);
-    if (this.requestKeys.size > this.policy.cacheEntries)
-      this.requestKeys.delete(this.requestKeys.keys().next().value!);
+  /** The pre-signed response a GET URL answered with from memory before, while memory holds it. */
+  fromMemory(url: string): CachedResponse | undefined {
+    const slot = this.requestSlots.get(url);
+    return slot && this.cache.read(slot, this.clock.now().getTime());
+  }
+
+  /** URL → cache slot, bounded like the cache (oldest out first); a slot no longer held is replaced. */
+  private rememberRequest(memoKey: string, slot: CacheSlot): void {
+    if (this.policy.cacheEntries === 0 || this.requestSlots.get(memoKey)?.live) return;
+    this.requestSlots.delete(memoKey);
+    this.requestSlots.set(memoKey, slot);
+    if (this.requestSlots.size > this.policy.cacheEntries)
+      this.requestSlots.delete(this.requestSlots.keys().next().value!);
   }
 
   private issuerState(issuerId: string): IssuerState | undefined {
@@ -574,6 +582,37 @@ export class OcspResponder {
       options.onProgress?.(done);
     }
     return done;
+  }
+
+  /**
+   * Fills this node's memory from the database, so that a node just started (or restarted
+   * after a deploy) answers from memory at once rather than from a database query per
+   * first request: the stored responses not yet due for re-signing, SHA-1 CertIDs first
+   * (RFC 5019 §2.1.1 makes them what lightweight clients send), then SHA-256, until the
+   * memory is full. It stops there, and adds nothing while memory cannot be trusted (this
+   * node does not hear other nodes' invalidations); a batch read while a status changed is
+   * left to the requests. Returns the number of responses it put in memory.
+   */
+  async preload(onProgress?: (loaded: number) => void): Promise<number> {
+    await this.invalidation.ensureListening();
+    if (this.policy.cacheEntries === 0 || !this.cache.enabled) return 0;
+    let loaded = 0;
+    for (const hash of ["sha1", "sha256"] as const) {
+      let after: CertificateRef | undefined;
+      while (!this.stopped && this.cache.size < this.policy.cacheEntries) {
+        const epoch = this.cache.epoch;
+        const rows = await freshResponses(this.db, hash, this.clock.now(), PRELOAD_BATCH, after);
+        for (const row of rows) {
+          if (this.cache.size >= this.policy.cacheEntries || epoch !== this.cache.epoch) break;
+          if (this.cache.putIfAbsent(this.fromRow(row), epoch)) loaded++;
+        }
+        onProgress?.(loaded);
+        if (rows.length < PRELOAD_BATCH) break;
+        const last = rows[rows.length - 1]!;
+        after = { issuerId: last.issuer_id, serial: last.serial };
+      }
+    }
+    return loaded;
   }
 
   /** Starts listening for other nodes' invalidations and the periodic job (server only). */
