@@ -4,6 +4,7 @@
  * print and a description of the machine.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { get as httpGet } from "node:http";
 import { cpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +38,18 @@ export interface ServiceOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Node flags for the service only, e.g. "--cpu-prof". */
   readonly nodeArgs?: readonly string[];
+}
+
+const READY_IN_A_ROW = 8;
+
+function readyOnNewConnection(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpGet({ host: "127.0.0.1", port, path: "/readyz", agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on("error", () => resolve(false));
+  });
 }
 
 /** `ca serve` as a child process, LOG_LEVEL=warn, with a P-256 hierarchy unless told otherwise. */
@@ -98,11 +111,11 @@ export class Service {
         throw new Error(
           `the service exited (${JSON.stringify(this.exited)}) before it was ready:\n${this.output}`,
         );
-      const ready = await fetch(`${this.baseUrl}/readyz`).then(
-        (response) => response.status === 200,
-        () => false,
-      );
-      if (ready) return;
+      // Ready when every worker is: /readyz on new connections (node:cluster hands them to the
+      // workers in turn) until READY_IN_A_ROW answers in a row say so.
+      let inARow = 0;
+      while (inARow < READY_IN_A_ROW && (await readyOnNewConnection(this.port))) inARow++;
+      if (inARow === READY_IN_A_ROW) return;
       await sleep(200);
     }
     throw new Error(`the service was not ready within ${timeoutMs / 1000} s:\n${this.output}`);

@@ -290,10 +290,17 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
     "/readyz",
     {
       config: { public: true },
-      schema: { tags: ["operations"], description: "Readiness: database and key store answer." },
+      schema: {
+        tags: ["operations"],
+        description:
+          "Readiness: database and key store answer, an issuing CA exists, and the pre-signed OCSP responses are loaded into memory.",
+      },
     },
     async (_request, reply) => {
       const checks: Record<string, string> = {};
+      // A node just started loads the pre-signed OCSP responses into memory first (seconds):
+      // until then it answers from the database, several times slower, so it joins a pool warm.
+      const ocspMemory = context.ocsp.loadingMemory ? "loading" : "ok";
       await context.db.query("SELECT 1").then(
         () => (checks.database = "ok"),
         () => (checks.database = "unavailable"),
@@ -303,6 +310,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
         () => (checks.keyStore = "unavailable"),
       );
       checks.issuingCa = context.issuers.defaultIssuing() ? "ok" : "missing";
+      checks.ocspMemory = ocspMemory;
       const ready = Object.values(checks).every((value) => value === "ok");
       return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checks });
     },

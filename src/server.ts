@@ -49,19 +49,25 @@ export async function startListeners(context: ServiceContext): Promise<RunningSe
 }
 
 export async function startServer(context: ServiceContext): Promise<RunningServer> {
+  // Begun before the port opens, so that /readyz says "loading" from the first request on.
+  const preloading = performance.now();
+  const preloaded = context.ocsp.preload().then(
+    (loaded) => ({ loaded, seconds: (performance.now() - preloading) / 1000 }),
+    (error: unknown) => ({ error }),
+  );
   const running = await startListeners(context);
   const { app } = running;
+  void preloaded.then((outcome) => {
+    if ("error" in outcome)
+      app.log.warn({ err: outcome.error }, "OCSP: loading pre-signed responses into memory failed");
+    else
+      app.log.info(
+        `OCSP: ${outcome.loaded} pre-signed responses loaded into memory in ${outcome.seconds.toFixed(1)} s`,
+      );
+  });
   await context.configuration.ensureListening(); // profiles and API-key principals changed on other nodes
   context.crls.start();
   context.ocsp.start();
-  const preloading = performance.now();
-  void context.ocsp.preload().then(
-    (loaded) =>
-      app.log.info(
-        `OCSP: ${loaded} pre-signed responses loaded into memory in ${((performance.now() - preloading) / 1000).toFixed(1)} s`,
-      ),
-    (error: unknown) => app.log.warn({ err: error }, "OCSP: loading pre-signed responses into memory failed"),
-  );
   context.expiryNotices.start(); // only with CA_EXPIRY_WEBHOOK_URL
   context.enrollmentExpiry.start();
   context.auditSealer.start(); // the periodic safety net: records a dead node left unsealed

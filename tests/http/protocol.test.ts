@@ -120,7 +120,7 @@ describe("HTTP protocol", () => {
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({
       status: "ready",
-      checks: { database: "ok", keyStore: "ok", issuingCa: "ok" },
+      checks: { database: "ok", keyStore: "ok", issuingCa: "ok", ocspMemory: "ok" },
     });
   });
 

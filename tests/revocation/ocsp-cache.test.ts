@@ -197,7 +197,12 @@ describe.each(ENGINES)("pre-signed OCSP responses on %s", (engine) => {
     const serials = [await issue("preload-a"), await issue("preload-b")];
     harness.context.ocsp.cache.clear(); // as in a node just started
     const progress: number[] = [];
-    const loaded = await harness.context.ocsp.preload((count) => progress.push(count));
+    const loading = harness.context.ocsp.preload((count) => progress.push(count));
+    const notYet = await harness.app.inject({ url: "/readyz" }); // joins a pool only once warm
+    expect(notYet.statusCode).toBe(503);
+    expect(notYet.json().checks.ocspMemory).toBe("loading");
+    const loaded = await loading;
+    expect((await harness.app.inject({ url: "/readyz" })).json().checks.ocspMemory).toBe("ok");
     const { rows } = await harness.context.db.query<{ count: string }>(
       "SELECT count(*) FROM ocsp_responses WHERE refresh_at > $1",
       [clock.now()],

@@ -141,6 +141,7 @@ export class OcspResponder {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
+  private preloading = false;
 
   constructor(
     private readonly db: Database,
@@ -594,6 +595,20 @@ export class OcspResponder {
    * left to the requests. Returns the number of responses it put in memory.
    */
   async preload(onProgress?: (loaded: number) => void): Promise<number> {
+    this.preloading = true;
+    try {
+      return await this.loadMemory(onProgress);
+    } finally {
+      this.preloading = false;
+    }
+  }
+
+  /** True while `preload` runs: /readyz says "loading" until this node answers from memory. */
+  get loadingMemory(): boolean {
+    return this.preloading;
+  }
+
+  private async loadMemory(onProgress?: (loaded: number) => void): Promise<number> {
     await this.invalidation.ensureListening();
     if (this.policy.cacheEntries === 0 || !this.cache.enabled) return 0;
     let loaded = 0;
