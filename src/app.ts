@@ -190,23 +190,14 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
 
   const routes: RouteRecord[] = [];
   app.decorate("registeredRoutes", routes);
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith("/docs")) route.config = { ...route.config, public: true };
-    const permission = route.config?.permission ?? (route.config?.portal ? "portal" : undefined);
-    if (!permission && !route.config?.public)
-      throw new Error(
-        `route ${route.method} ${route.url} declares neither a permission, portal: true nor public: true`,
-      );
-    for (const method of [route.method].flat())
-      if (method !== "HEAD") routes.push({ method, url: route.url, permission: permission ?? "public" });
-  });
-
   // Authentication and the route-level permission check (RBAC) run first, before the body is
   // read or validated: a caller without the permission learns nothing about the route's input.
-  // Object-level scope (org subtree, own certificates) is checked in the domain code.
-  app.addHook("onRequest", async (request) => {
-    const permission = request.routeOptions.config.permission;
-    if (!permission) return; // public routes, and portal pages (src/web/portal.ts checks their session)
+  // Object-level scope (org subtree, own certificates) is checked in the domain code. A route
+  // hook of the routes that declare a permission only: public routes (OCSP, CRLs, the OAuth
+  // endpoints, which authenticate their callers the OAuth way) and portal pages (src/web/portal.ts
+  // checks their session) pay nothing for it.
+  async function authenticateAndAuthorize(request: FastifyRequest): Promise<void> {
+    const permission = request.routeOptions.config.permission!;
     const header = request.headers.authorization;
     if (header) {
       const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
@@ -223,6 +214,19 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
           );
     }
     requirePermission(request.principal, permission);
+  }
+
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) route.config = { ...route.config, public: true };
+    const permission = route.config?.permission ?? (route.config?.portal ? "portal" : undefined);
+    if (!permission && !route.config?.public)
+      throw new Error(
+        `route ${route.method} ${route.url} declares neither a permission, portal: true nor public: true`,
+      );
+    for (const method of [route.method].flat())
+      if (method !== "HEAD") routes.push({ method, url: route.url, permission: permission ?? "public" });
+    if (route.config?.permission)
+      route.onRequest = [authenticateAndAuthorize, ...[route.onRequest ?? []].flat()];
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) =>
