@@ -61,7 +61,7 @@ const settings = {
 type Method = "GET" | "POST";
 
 interface Responder {
-  readonly name: "ours" | "openssl";
+  readonly name: "ours" | "openssl" | "floor";
   readonly baseUrl: string;
   /** Where a request goes: GET appends the base64 of the request. */
   readonly path: string;
@@ -179,7 +179,7 @@ async function prepareOpenSsl(
   );
 }
 
-interface RunningOpenSsl {
+interface RunningResponder {
   readonly responder: Responder;
   stop(): Promise<void>;
 }
@@ -189,7 +189,7 @@ interface RunningOpenSsl {
  * run: OpenSSL 3.0's responder processes spin (100% CPU, no more answers) on a connection the
  * client closed mid-request, which is how every wrk run ends.
  */
-async function launchOpenSsl(directory: string, probe: Buffer): Promise<RunningOpenSsl> {
+async function launchOpenSsl(directory: string, probe: Buffer): Promise<RunningResponder> {
   const port = await freePort();
   const child = spawn(
     "openssl",
@@ -248,6 +248,47 @@ async function launchOpenSsl(directory: string, probe: Buffer): Promise<RunningO
     await sleep(100);
   }
   return { responder, stop };
+}
+
+/** bench/http-floor.ts on a free port, once it answers. */
+async function launchFloor(bodyBytes: number, probe: Buffer): Promise<RunningResponder> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "bench/http-floor.ts"),
+      String(port),
+      String(settings.workers),
+      String(bodyBytes),
+    ],
+    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const responder: Responder = {
+    name: "floor",
+    baseUrl: `http://127.0.0.1:${port}`,
+    path: "",
+    pid: child.pid,
+  };
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  for (let attempt = 0; ; attempt++) {
+    const up = await send(responder, "POST", probe).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (up) return { responder, stop };
+    if (child.exitCode !== null || attempt > 100) {
+      await stop();
+      throw new Error(`the node:http floor did not answer on port ${port}`);
+    }
+    await sleep(100);
+  }
 }
 
 /** A warm-up run and a measured run; `fresh` gives the responder to load before each. */
@@ -312,7 +353,9 @@ async function main(): Promise<number> {
   delete caEnv.CA_KEYSTORE;
   delete caEnv.CA_KEK;
   let service: Service | undefined;
-  let openssl: RunningOpenSsl | undefined;
+  let openssl: RunningResponder | undefined;
+  let floor: RunningResponder | undefined;
+  let answerBytes = 0;
   const results: Measured[] = [];
   let presign = "";
   try {
@@ -389,6 +432,7 @@ async function main(): Promise<number> {
       pid: service.pid,
     };
     await check(ours, samples);
+    answerBytes = (await send(ours, "GET", samples[0]!.der)).body.length;
     for (const method of ["GET", "POST"] as const)
       results.push(await measure(async () => ours, method, requests, directory));
     await service.stop();
@@ -404,10 +448,20 @@ async function main(): Promise<number> {
     await check(await freshOpenSsl(), samples);
     for (const method of ["GET", "POST"] as const)
       results.push(await measure(freshOpenSsl, method, requests, directory));
+    await openssl?.stop();
+    openssl = undefined;
+
+    progress(
+      `starting the node:http floor (${settings.workers} processes, a fixed ${answerBytes}-byte answer)`,
+    );
+    floor = await launchFloor(answerBytes, requests[0]!);
+    for (const method of ["GET", "POST"] as const)
+      results.push(await measure(async () => floor!.responder, method, requests, directory));
   } finally {
     await client.end().catch(() => undefined);
     await service?.stop();
     await openssl?.stop();
+    await floor?.stop();
     await database.drop();
     await rm(directory, { recursive: true, force: true });
   }
@@ -430,9 +484,11 @@ async function main(): Promise<number> {
     const { result, cpu } = measured;
     const responderCores = cpu?.cores.service; // with its worker processes
     return [
-      measured.responder === "ours"
-        ? `ours, CA_WORKERS=${settings.workers}`
-        : `openssl ocsp -multi ${settings.opensslProcesses}`,
+      {
+        ours: `ours, CA_WORKERS=${settings.workers}`,
+        openssl: `openssl ocsp -multi ${settings.opensslProcesses}`,
+        floor: `node:http floor, ${settings.workers} processes`,
+      }[measured.responder],
       measured.method,
       result.expectedPerSecond.toFixed(0),
       result.latencyMs.p50.toFixed(2),
@@ -441,9 +497,7 @@ async function main(): Promise<number> {
       `${result.errors}${result.errors ? " (!)" : ""}`,
       responderCores?.toFixed(2) ?? "n/a",
       cpu?.cores.wrk.toFixed(2) ?? "n/a",
-      measured.responder === "ours"
-        ? `${(result.expectedPerSecond / theirs(measured.method).result.expectedPerSecond).toFixed(2)}x`
-        : "1.00x",
+      `${(result.expectedPerSecond / theirs(measured.method).result.expectedPerSecond).toFixed(2)}x`,
     ];
   });
   const out = process.stdout;
@@ -453,6 +507,9 @@ async function main(): Promise<number> {
   );
   out.write(`${table([header, ...rowsOut])}\n\n`);
   out.write(`pre-signing: ${presign}\n`);
+  out.write(
+    "node:http floor: bench/http-floor.ts, the same number of processes answering every request with a fixed answer of our size and headers and doing nothing else: what any Node.js responder could reach here\n",
+  );
   let met = true;
   for (const method of ["GET", "POST"] as const) {
     const ours = results.find((result) => result.responder === "ours" && result.method === method)!;
