@@ -14,7 +14,7 @@
  *    revoked correctly first.
  * 4. For each responder and method: a warm-up pass, then wrk -t2 -c64 for BENCH_SECONDS.
  */
-import { execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { cpus, tmpdir } from "node:os";
@@ -219,35 +219,50 @@ async function launchOpenSsl(directory: string, probe: Buffer): Promise<RunningR
   );
   let output = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-16_384)));
-  const responder: Responder = {
-    name: "openssl",
-    baseUrl: `http://127.0.0.1:${port}`,
-    path: "",
-    pid: child.pid,
-  };
   // With -multi, OpenSSL makes itself a process group (setpgid): its responder processes go with it.
+  // A real request as the probe: OpenSSL waits for a whole DER body before it answers anything.
+  return answering(
+    "openssl",
+    port,
+    child,
+    probe,
+    () => process.kill(-child.pid!, "SIGKILL"),
+    () => output,
+  );
+}
+
+/**
+ * A responder just started as `child` on `port`, once it answers `probe` (POST) with 200; it
+ * is stopped (`kill`, then its exit awaited) if it never does. `output` says what it printed.
+ */
+async function answering(
+  name: Responder["name"],
+  port: number,
+  child: ChildProcess,
+  probe: Buffer,
+  kill: () => void,
+  output: () => string,
+): Promise<RunningResponder> {
+  const responder: Responder = { name, baseUrl: `http://127.0.0.1:${port}`, path: "", pid: child.pid };
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid!, "SIGKILL");
-      await exited;
-    }
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    kill();
+    await exited;
   };
   for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`openssl ocsp exited with ${child.exitCode}:\n${output}`);
-    // A real request: OpenSSL waits for a whole DER body before it answers anything.
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
     const up = await send(responder, "POST", probe).then(
       (response) => response.status === 200,
       () => false,
     );
-    if (up) break;
+    if (up) return { responder, stop };
     if (attempt > 100) {
       await stop();
-      throw new Error(`openssl ocsp did not listen on port ${port}:\n${output}`);
+      throw new Error(`${name} did not answer on port ${port}:\n${output()}`);
     }
     await sleep(100);
   }
-  return { responder, stop };
 }
 
 /** bench/http-floor.ts on a free port, once it answers. */
@@ -265,30 +280,14 @@ async function launchFloor(bodyBytes: number, probe: Buffer): Promise<RunningRes
     ],
     { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
   );
-  const responder: Responder = {
-    name: "floor",
-    baseUrl: `http://127.0.0.1:${port}`,
-    path: "",
-    pid: child.pid,
-  };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  };
-  for (let attempt = 0; ; attempt++) {
-    const up = await send(responder, "POST", probe).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (up) return { responder, stop };
-    if (child.exitCode !== null || attempt > 100) {
-      await stop();
-      throw new Error(`the node:http floor did not answer on port ${port}`);
-    }
-    await sleep(100);
-  }
+  return answering(
+    "floor",
+    port,
+    child,
+    probe,
+    () => child.kill("SIGTERM"),
+    () => "",
+  );
 }
 
 /** A warm-up run and a measured run; `fresh` gives the responder to load before each. */
