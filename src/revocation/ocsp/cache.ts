@@ -1,7 +1,7 @@
 /**
- * The per-node memory of pre-signed responses: a bounded map (see ResponseCache) keyed by issuer, CertID digest
- * and serial, holding the DER and the HTTP caching headers computed once (RFC 5019 §6.2),
- * so the hot path is one Map lookup and a send. The database holds the same responses for
+ * The per-node memory of pre-signed responses: a bounded map (CLOCK, see ResponseCache)
+ * keyed by issuer, CertID digest and serial, holding the DER and the HTTP caching headers
+ * computed once (RFC 5019 §6.2), so the hot path is one Map lookup and a send. The database holds the same responses for
  * every node (db/stores/ocsp.ts); this is only a copy, which invalidation keeps honest:
  *
  * - `epoch` counts invalidations (status changes, here or on another node). A reader that

@@ -24,12 +24,13 @@ function send(response: ServerResponse, answer: OcspHttpResponse | Promise<OcspH
   if (answer instanceof Promise)
     void answer.then(
       (resolved) => write(response, resolved),
-      () => response.destroy(), // OcspHttp turns every failure into an OCSP answer; this is a closed socket
+      // OcspHttp turns every failure of ours into an OCSP answer: what is left is a socket gone meanwhile.
+      () => response.destroy(),
     );
   else write(response, answer);
 }
 
-/** Reads a body of `length` bytes (Content-Length: node:http stops at it) and hands it on. */
+/** Reads the body (node:http stops at its Content-Length) and hands it on. */
 function readBody(request: IncomingMessage, response: ServerResponse, done: (body: Buffer) => void): void {
   const chunks: Buffer[] = [];
   request.on("data", (chunk: Buffer) => chunks.push(chunk));
