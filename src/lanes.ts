@@ -12,22 +12,29 @@ import {
   type ServerOptions,
   type ServerResponse,
 } from "node:http";
-import type { FastifyServerFactory, FastifyServerOptions } from "fastify";
 
 /** Answers the request and returns true, or returns false and leaves it untouched. */
 export type Lane = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
+/** The options Fastify hands its server factory (defaults filled in) that a server of its own gets. */
+interface ServerSettings {
+  readonly http?: ServerOptions;
+  readonly keepAliveTimeout: number;
+  readonly requestTimeout: number;
+  readonly connectionTimeout: number;
+  readonly maxRequestsPerSocket?: number;
+}
+
 /**
  * A Fastify `serverFactory`: the HTTP server Fastify would make (same timeouts), whose
  * requests try `lanes()` in order first. `lanes` is read at the first request, after the
  * application is built.
  */
-export function serverWithLanes(lanes: () => readonly Lane[]): FastifyServerFactory {
+export function serverWithLanes(lanes: () => readonly Lane[]) {
   return (fastifyHandler: Handler, fastifyOptions: Record<string, unknown>): Server => {
-    // Fastify hands over its options, defaults filled in.
-    const options = fastifyOptions as FastifyServerOptions & { http?: ServerOptions };
+    const options = fastifyOptions as unknown as ServerSettings;
     let ready: readonly Lane[] | undefined;
     const server = createServer(options.http ?? {}, (request, response) => {
       ready ??= lanes();
@@ -35,9 +42,9 @@ export function serverWithLanes(lanes: () => readonly Lane[]): FastifyServerFact
       fastifyHandler(request, response);
     });
     // What Fastify sets on a server it makes itself (fastify/lib/server.js).
-    server.keepAliveTimeout = options.keepAliveTimeout!;
-    server.requestTimeout = options.requestTimeout!;
-    server.setTimeout(options.connectionTimeout!);
+    server.keepAliveTimeout = options.keepAliveTimeout;
+    server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout);
     if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
     return server;
   };
