@@ -12,7 +12,8 @@
  * 3. One SHA-1 CertID request per certificate (what `openssl ocsp` sends by default), as GET
  *    (RFC 5019 §5) and POST (RFC 6960 A.1); both responders are checked to answer good and
  *    revoked correctly first.
- * 4. For each responder and method: a warm-up pass, then wrk -t2 -c64 for BENCH_SECONDS.
+ * 4. For each method: warm-up runs of each responder, then BENCH_ROUNDS measured wrk -t2 -c64 runs
+ *    of each, taken in turns (the machine's speed drifts); each row reports its median run.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -36,7 +37,7 @@ import {
   sleep,
   table,
 } from "./service.js";
-import { runWrk, type WrkRequest, type WrkResult, wrkRequestsFile, wrkScript } from "./wrk.js";
+import { runWrk, type WrkRequest, type WrkResult, type WrkRun, wrkRequestsFile, wrkScript } from "./wrk.js";
 
 const run = promisify(execFile);
 
@@ -49,6 +50,8 @@ const settings = {
   warmupSeconds: envNumber("BENCH_WARMUP_SECONDS", 5),
   /** Warm-up runs at most; they stop once one is not 5 % faster than the one before. */
   warmupRounds: envNumber("BENCH_WARMUP_ROUNDS", 10),
+  /** Measured runs per responder and method, taken in turns (ours, OpenSSL, floor, ours, …). */
+  rounds: envNumber("BENCH_ROUNDS", 3),
   connections: envNumber("BENCH_CONNECTIONS", 64),
   threads: envNumber("BENCH_THREADS", 2),
   /** OpenSSL responder processes (`-multi`); one per core by default. */
@@ -290,15 +293,32 @@ async function launchFloor(bodyBytes: number, probe: Buffer): Promise<RunningRes
   );
 }
 
-/** A warm-up run and a measured run; `fresh` gives the responder to load before each. */
-async function measure(
-  fresh: () => Promise<Responder>,
+/**
+ * A responder under test: `fresh` gives it ready for a wrk run and `after` runs after each
+ * (OpenSSL's is started before each run and stopped after it: its processes spin once wrk
+ * has closed its connections, which would take the others' cores).
+ */
+interface Contender {
+  readonly name: Responder["name"];
+  readonly fresh: () => Promise<Responder>;
+  readonly after?: () => Promise<void>;
+}
+
+interface Prepared {
+  readonly contender: Contender;
+  readonly label: string;
+  readonly wrk: Omit<WrkRun, "url" | "seconds">;
+}
+
+/** Writes the contender's wrk request file and script for `method`. */
+async function prepare(
+  contender: Contender,
   method: Method,
   requests: readonly Buffer[],
   directory: string,
-): Promise<Measured> {
-  let responder = await fresh();
-  const label = `${responder.name}-${method}`;
+): Promise<Prepared> {
+  const responder = await contender.fresh();
+  const label = `${contender.name}-${method}`;
   const requestsPath = join(directory, `${label}.requests`);
   const scriptPath = join(directory, `${label}.lua`);
   await writeFile(requestsPath, wrkRequestsFile(requests.map((der) => requestFor(responder, method, der))));
@@ -310,18 +330,28 @@ async function measure(
       expectedStatus: 200,
     }),
   );
-  const wrk = { threads: settings.threads, connections: settings.connections, timeoutSeconds: 5, scriptPath };
-  // Warm-up runs until the rate stops rising: each of our workers fills its own memory from
-  // the database as it first meets each certificate, which takes a few passes over all of them.
+  return {
+    contender,
+    label,
+    wrk: { threads: settings.threads, connections: settings.connections, timeoutSeconds: 5, scriptPath },
+  };
+}
+
+/** Warm-up runs until the rate stops rising by 5 % (at most BENCH_WARMUP_ROUNDS). */
+async function warmUp({ contender, label, wrk }: Prepared): Promise<void> {
   let previous = 0;
   for (let round = 1; round <= settings.warmupRounds; round++) {
+    const responder = await contender.fresh();
     const warmup = await runWrk({ ...wrk, url: responder.baseUrl, seconds: settings.warmupSeconds });
+    await contender.after?.();
     progress(`${label}: warm-up ${round}: ${warmup.expectedPerSecond.toFixed(0)} responses/s`);
     if (warmup.expectedPerSecond < previous * 1.05) break;
     previous = warmup.expectedPerSecond;
   }
-  responder = await fresh();
-  progress(`${label}: measuring for ${settings.seconds} s`);
+}
+
+async function measureOnce({ contender, label, wrk }: Prepared, method: Method): Promise<Measured> {
+  const responder = await contender.fresh();
   const before = await cpuSnapshot();
   const { raw: _raw, ...result } = await runWrk({
     ...wrk,
@@ -329,11 +359,18 @@ async function measure(
     seconds: settings.seconds,
   });
   const cpu = cpuUsage(before, await cpuSnapshot(), responder.pid, cpus().length);
+  await contender.after?.();
   progress(
     `${label}: ${result.expectedPerSecond.toFixed(0)} responses/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, ` +
       `p99 ${result.latencyMs.p99.toFixed(2)} ms, ${result.errors} errors`,
   );
-  return { responder: responder.name, method, result, cpu };
+  return { responder: contender.name, method, result, cpu };
+}
+
+/** Of a responder's runs for one method, the one with the median rate (the middle of an odd number). */
+function medianRun(runs: readonly Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.result.expectedPerSecond - b.result.expectedPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 async function main(): Promise<number> {
@@ -432,30 +469,42 @@ async function main(): Promise<number> {
     };
     await check(ours, samples);
     answerBytes = (await send(ours, "GET", samples[0]!.der)).body.length;
-    for (const method of ["GET", "POST"] as const)
-      results.push(await measure(async () => ours, method, requests, directory));
-    await service.stop();
-    service = undefined;
 
-    progress(`starting OpenSSL's responder (openssl ocsp -multi ${settings.opensslProcesses})`);
     await prepareOpenSsl(directory, issuerPem, rows);
     const freshOpenSsl = async () => {
       await openssl?.stop();
       openssl = await launchOpenSsl(directory, requests[0]!);
       return openssl.responder;
     };
+    const stopOpenSsl = async () => {
+      await openssl?.stop();
+      openssl = undefined;
+    };
     await check(await freshOpenSsl(), samples);
-    for (const method of ["GET", "POST"] as const)
-      results.push(await measure(freshOpenSsl, method, requests, directory));
-    await openssl?.stop();
-    openssl = undefined;
-
+    await stopOpenSsl();
     progress(
       `starting the node:http floor (${settings.workers} processes, a fixed ${answerBytes}-byte answer)`,
     );
     floor = await launchFloor(answerBytes, requests[0]!);
-    for (const method of ["GET", "POST"] as const)
-      results.push(await measure(async () => floor!.responder, method, requests, directory));
+    const contenders: Contender[] = [
+      { name: "ours", fresh: async () => ours },
+      { name: "openssl", fresh: freshOpenSsl, after: stopOpenSsl },
+      { name: "floor", fresh: async () => floor!.responder },
+    ];
+    // The machine's speed drifts within minutes, so the responders' runs are taken in turns and
+    // each row reports its median run: a slow spell then weighs on every row alike.
+    for (const method of ["GET", "POST"] as const) {
+      const prepared: Prepared[] = [];
+      for (const contender of contenders) {
+        const ready = await prepare(contender, method, requests, directory);
+        await warmUp(ready);
+        prepared.push(ready);
+      }
+      for (let round = 1; round <= settings.rounds; round++) {
+        progress(`${method}: measured round ${round} of ${settings.rounds}, ${settings.seconds} s each`);
+        for (const ready of prepared) results.push(await measureOnce(ready, method));
+      }
+    }
   } finally {
     await client.end().catch(() => undefined);
     await service?.stop();
@@ -465,12 +514,17 @@ async function main(): Promise<number> {
     await rm(directory, { recursive: true, force: true });
   }
 
-  const theirs = (method: Method) =>
-    results.find((result) => result.responder === "openssl" && result.method === method)!;
+  const median = (responder: Responder["name"], method: Method) =>
+    medianRun(results.filter((run) => run.responder === responder && run.method === method));
+  const theirs = (method: Method) => median("openssl", method);
+  const rows = (["ours", "openssl", "floor"] as const).flatMap((responder) =>
+    (["GET", "POST"] as const).map((method) => median(responder, method)),
+  );
   const header = [
     "responder",
     "method",
-    "responses/s",
+    "responses/s (median)",
+    "each run",
     "p50 ms",
     "p99 ms",
     "max ms",
@@ -479,8 +533,11 @@ async function main(): Promise<number> {
     "wrk cores",
     "vs OpenSSL",
   ];
-  const rowsOut = results.map((measured) => {
+  const rowsOut = rows.map((measured) => {
     const { result, cpu } = measured;
+    const runs = results
+      .filter((run) => run.responder === measured.responder && run.method === measured.method)
+      .map((run) => run.result.expectedPerSecond.toFixed(0));
     const responderCores = cpu?.cores.service; // with its worker processes
     return [
       {
@@ -490,6 +547,7 @@ async function main(): Promise<number> {
       }[measured.responder],
       measured.method,
       result.expectedPerSecond.toFixed(0),
+      runs.join(" / "),
       result.latencyMs.p50.toFixed(2),
       result.latencyMs.p99.toFixed(2),
       result.latencyMs.max.toFixed(1),
@@ -505,13 +563,17 @@ async function main(): Promise<number> {
       `SHA-1 CertIDs, P-256 responder keys, ${env.cpus} CPU(s) shared by wrk and the responder\n\n`,
   );
   out.write(`${table([header, ...rowsOut])}\n\n`);
+  out.write(
+    `runs: ${settings.rounds} measured runs per row of ${settings.seconds} s, taken in turns (ours, OpenSSL, floor); ` +
+      "each row shows its median run, the others in 'each run' in the order taken\n",
+  );
   out.write(`pre-signing: ${presign}\n`);
   out.write(
     "node:http floor: bench/http-floor.ts, the same number of processes answering every request with a fixed answer of our size and headers and doing nothing else: what any Node.js responder could reach here\n",
   );
   let met = true;
   for (const method of ["GET", "POST"] as const) {
-    const ours = results.find((result) => result.responder === "ours" && result.method === method)!;
+    const ours = median("ours", method);
     const ratio = ours.result.expectedPerSecond / theirs(method).result.expectedPerSecond;
     const ok =
       ours.result.expectedPerSecond >= TARGET.perSecond &&
