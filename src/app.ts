@@ -39,7 +39,7 @@ import { operationsRoutes } from "./operations/routes.js";
 import { raRoutes } from "./ra/routes.js";
 import { crlRoutes } from "./revocation/crl/routes.js";
 import { ocspLane } from "./revocation/ocsp/fast-lane.js";
-import { OcspHttp } from "./revocation/ocsp/http.js";
+import { OCSP_PATH_PREFIX, OcspHttp } from "./revocation/ocsp/http.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
 import { ssoAdminRoutes } from "./sso/admin/routes.js";
@@ -181,7 +181,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
     // A path the router cannot percent-decode fails before any route: on /ocsp/ that is still
     // an OCSP malformedRequest (RFC 6960 §2.3), since OCSP clients read nothing else.
     frameworkErrors: (error, request, reply) =>
-      request.url.startsWith("/ocsp/")
+      request.url.startsWith(OCSP_PATH_PREFIX)
         ? sendOcspError(reply as FastifyReply, "malformedRequest")
         : (reply as FastifyReply).send(error),
   });

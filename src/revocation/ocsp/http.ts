@@ -144,8 +144,9 @@ export class OcspHttp {
     ifNoneMatch: string | undefined,
     ifModifiedSince: string | undefined,
   ): OcspHttpResponse | undefined {
-    const entry = this.responder.fromMemory(url);
-    return entry && presignedResponse(ifNoneMatch, ifModifiedSince, entry, this.clock.now().getTime());
+    const nowMs = this.clock.now().getTime();
+    const entry = this.responder.fromMemory(url, nowMs);
+    return entry && presignedResponse(ifNoneMatch, ifModifiedSince, entry, nowMs);
   }
 
   private toHttp(request: OcspHttpRequest, answer: OcspAnswer, get: boolean): OcspHttpResponse {

@@ -212,15 +212,15 @@ export class OcspResponder {
    * measured, it was most of the hot path's own cost), see `fromMemory`.
    */
   answerGet(issuerId: string, path: string, url: string): OcspAnswer | Promise<OcspAnswer> {
-    const hit = this.fromMemory(url);
+    const hit = this.fromMemory(url, this.clock.now().getTime());
     if (hit) return { der: hit.der, presigned: hit };
     return this.answer(issuerId, decodeGetRequest(path), url);
   }
 
   /** The pre-signed response a GET URL answered with from memory before, while memory holds it. */
-  fromMemory(url: string): CachedResponse | undefined {
+  fromMemory(url: string, nowMs: number): CachedResponse | undefined {
     const slot = this.requestSlots.get(url);
-    return slot && this.cache.read(slot, this.clock.now().getTime());
+    return slot && this.cache.read(slot, nowMs);
   }
 
   /** URL → cache slot, bounded like the cache (oldest out first); a slot no longer held is replaced. */
@@ -597,7 +597,25 @@ export class OcspResponder {
   async preload(onProgress?: (loaded: number) => void): Promise<number> {
     this.preloading = true;
     try {
-      return await this.loadMemory(onProgress);
+      await this.invalidation.ensureListening();
+      if (this.policy.cacheEntries === 0 || !this.cache.enabled) return 0;
+      let loaded = 0;
+      for (const hash of ["sha1", "sha256"] as const) {
+        let after: CertificateRef | undefined;
+        while (!this.stopped && this.cache.size < this.policy.cacheEntries) {
+          const epoch = this.cache.epoch;
+          const rows = await freshResponses(this.db, hash, this.clock.now(), PRELOAD_BATCH, after);
+          for (const row of rows) {
+            if (this.cache.size >= this.policy.cacheEntries || epoch !== this.cache.epoch) break;
+            if (this.cache.putIfAbsent(this.fromRow(row), epoch)) loaded++;
+          }
+          onProgress?.(loaded);
+          if (rows.length < PRELOAD_BATCH) break;
+          const last = rows[rows.length - 1]!;
+          after = { issuerId: last.issuer_id, serial: last.serial };
+        }
+      }
+      return loaded;
     } finally {
       this.preloading = false;
     }
@@ -606,28 +624,6 @@ export class OcspResponder {
   /** True while `preload` runs: /readyz says "loading" until this node answers from memory. */
   get loadingMemory(): boolean {
     return this.preloading;
-  }
-
-  private async loadMemory(onProgress?: (loaded: number) => void): Promise<number> {
-    await this.invalidation.ensureListening();
-    if (this.policy.cacheEntries === 0 || !this.cache.enabled) return 0;
-    let loaded = 0;
-    for (const hash of ["sha1", "sha256"] as const) {
-      let after: CertificateRef | undefined;
-      while (!this.stopped && this.cache.size < this.policy.cacheEntries) {
-        const epoch = this.cache.epoch;
-        const rows = await freshResponses(this.db, hash, this.clock.now(), PRELOAD_BATCH, after);
-        for (const row of rows) {
-          if (this.cache.size >= this.policy.cacheEntries || epoch !== this.cache.epoch) break;
-          if (this.cache.putIfAbsent(this.fromRow(row), epoch)) loaded++;
-        }
-        onProgress?.(loaded);
-        if (rows.length < PRELOAD_BATCH) break;
-        const last = rows[rows.length - 1]!;
-        after = { issuerId: last.issuer_id, serial: last.serial };
-      }
-    }
-    return loaded;
   }
 
   /** Starts listening for other nodes' invalidations and the periodic job (server only). */
