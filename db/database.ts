@@ -62,9 +62,37 @@ export class DatabaseLockedError extends Error {
 const INT8 = 20;
 const BYTEA = 17;
 
+/** Distinct statement texts prepared by name at most (beyond them, statements are parsed each time). */
+const PREPARED_STATEMENTS = 500;
+
+/**
+ * Names for parameterized statements, so that each pooled connection parses and plans a
+ * statement once and then only binds and executes it (PostgreSQL extended query protocol,
+ * "Parse" once per connection, https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY):
+ * the service's statements are a fixed set of texts with $n parameters, and parsing them anew
+ * was a large part of the server's CPU per request. Statements without parameters (BEGIN,
+ * COMMIT, migrations' DDL) keep the simple protocol.
+ */
+class StatementNames {
+  private readonly names = new Map<string, string>();
+
+  /** The query for `pg`: named when it has parameters and a name is still free. */
+  config(sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+    const values = params as unknown[] | undefined;
+    if (!values || values.length === 0) return { text: sql, values };
+    let name = this.names.get(sql);
+    if (name === undefined && this.names.size < PREPARED_STATEMENTS) {
+      name = `s${this.names.size}`;
+      this.names.set(sql, name);
+    }
+    return { name, text: sql, values };
+  }
+}
+
 class PostgresDatabase implements Database {
   readonly engine = "postgres";
   private readonly commitListeners = new CommitListeners();
+  private readonly statements = new StatementNames();
   constructor(
     private readonly pool: pg.Pool,
     readonly parallelism: number,
@@ -122,7 +150,7 @@ class PostgresDatabase implements Database {
   }
 
   async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    const result = await this.pool.query(sql, params as unknown[]);
+    const result = await this.pool.query(this.statements.config(sql, params));
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   }
 
@@ -137,9 +165,10 @@ class PostgresDatabase implements Database {
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const topics = new Set<string>();
+    const statements = this.statements;
     const tx: Queryable = {
       async query<Row>(sql: string, params?: readonly unknown[]) {
-        const result = await client.query(sql, params as unknown[]);
+        const result = await client.query(statements.config(sql, params));
         return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
       },
       notifyOnCommit: (topic) => topics.add(topic),

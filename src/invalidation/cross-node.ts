@@ -192,15 +192,17 @@ export class CrossNodeInvalidation {
   /**
    * Before the transaction that stores a changed status: the payload to NOTIFY in it, and the
    * nodes that must acknowledge it (read now, so a node that connects later, with an empty
-   * memory, is not waited for). Undefined on a single node.
+   * memory, is not waited for). Undefined on a single node. `db`: where to read them, e.g.
+   * the transaction that will NOTIFY (a second pooled connection could wait for ever when every
+   * pooled connection is held by such a transaction).
    */
-  async prepare(): Promise<Barrier | undefined> {
+  async prepare(db: Queryable = this.db): Promise<Barrier | undefined> {
     if (!this.db.listen) return undefined;
     const listening = await this.ensureListening(); // acknowledgements arrive on this connection
     const seq = ++this.seq;
     const payloadFor = (key: string) => `${this.nodeId} ${seq} ${key}`;
     if (!listening) return { seq, payloadFor };
-    const others = await this.otherNodes();
+    const others = await this.otherNodes(db);
     let resolve = () => {};
     const done = new Promise<void>((r) => {
       resolve = r;
@@ -271,9 +273,9 @@ export class CrossNodeInvalidation {
     if (barrier) this.waiters.delete(barrier.seq);
   }
 
-  private async otherNodes(): Promise<string[]> {
+  private async otherNodes(db: Queryable = this.db): Promise<string[]> {
     const prefix = this.channels.applicationPrefix;
-    return (await sessionsNamed(this.db, prefix))
+    return (await sessionsNamed(db, prefix))
       .map((name) => name.slice(prefix.length))
       .filter((node) => node !== this.nodeId);
   }

@@ -14,6 +14,7 @@ import { revokedGrantIds, revokedTokenIds } from "../../db/stores/oauth-grants.j
 import { endedSessionIds } from "../../db/stores/sso-sessions.js";
 import type { Clock } from "../clock.js";
 import {
+  type Barrier,
   CrossNodeInvalidation,
   type InvalidationChannels,
   type InvalidationTarget,
@@ -155,17 +156,24 @@ export class TokenState implements InvalidationTarget {
   }
 
   /**
-   * Runs `work` in a transaction that revokes (it calls `record` with what it revoked); once
+   * Runs `work` in a transaction that may revoke (it calls `record` with what it revoked); once
    * committed, this node knows at once, and the call returns only after every other node has
-   * acknowledged knowing too.
+   * acknowledged knowing too. The other nodes are looked up at the first revocation recorded,
+   * still before the commit, so that work which revokes nothing (a code redeemed, a refresh
+   * token rotated) costs no query for them.
    */
   async revoking<T>(work: (tx: Queryable, record: RecordRevoked) => Promise<T>): Promise<T> {
-    const barrier = await this.invalidation.prepare();
+    let barrier: Barrier | undefined;
     const recorded: Revoked[] = [];
     let result: T;
     try {
-      result = await this.db.transaction((tx) =>
-        work(tx, async (items) => void recorded.push(...items)).then(async (value) => {
+      result = await this.db.transaction((tx) => {
+        const record: RecordRevoked = async (items) => {
+          if (items.length === 0) return;
+          if (recorded.length === 0) barrier = await this.invalidation.prepare(tx);
+          recorded.push(...items);
+        };
+        return work(tx, record).then(async (value) => {
           if (barrier && recorded.length > 0) {
             const key = encode(recorded);
             await notify(
@@ -175,15 +183,14 @@ export class TokenState implements InvalidationTarget {
             );
           }
           return value;
-        }),
-      );
+        });
+      });
     } catch (error) {
       this.invalidation.cancel(barrier);
       throw error;
     }
     this.apply(recorded);
-    if (recorded.length > 0) await this.invalidation.wait(barrier);
-    else this.invalidation.cancel(barrier);
+    await this.invalidation.wait(barrier);
     return result;
   }
 
