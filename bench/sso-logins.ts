@@ -141,7 +141,7 @@ const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 
 /** Whether something accepts TLS on the port (the mTLS listener, when the service has one). */
-function tlsListening(port: number): Promise<boolean> {
+export function tlsListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false, timeout: 5000 });
     socket.once("secureConnect", () => {
@@ -412,14 +412,43 @@ export async function runLogins(
   }
 }
 
-/** The TLS half alone (certificateCheck), `concurrency` at once. */
-export function runCertificateChecks(
+/**
+ * A request to bench/tls-floor.ts, the same shape as `certificateCheck`: a new TLS connection
+ * presenting the certificate, answered with its serial number and nothing else.
+ */
+async function floorCheck(port: number, certificate: LoginCertificate): Promise<string | undefined> {
+  const answer = await mtls(port, "/", certificate);
+  if (answer.resumed) return "floor: TLS session resumed";
+  if (answer.status !== 200) return `floor ${answer.status}`;
+  if (!/^[0-9A-Fa-f]+$/.test(answer.body) || BigInt(`0x${answer.body}`) !== BigInt(`0x${certificate.serial}`))
+    return "floor: another certificate";
+  return undefined;
+}
+
+/** `check` with each loop's next certificate, `concurrency` at once. */
+const rotating = (
+  check: (port: number, certificate: LoginCertificate) => Promise<string | undefined>,
   port: number,
   certificates: readonly LoginCertificate[],
   concurrency: number,
   seconds: number,
-): Promise<LoopResult> {
-  return loops(concurrency, seconds, (index, round) =>
-    certificateCheck(port, certificates[(index + round) % certificates.length]!),
+): Promise<LoopResult> =>
+  loops(concurrency, seconds, (index, round) =>
+    check(port, certificates[(index + round) % certificates.length]!),
   );
-}
+
+/** The TLS half alone (certificateCheck), `concurrency` at once. */
+export const runCertificateChecks = (
+  port: number,
+  certificates: readonly LoginCertificate[],
+  concurrency: number,
+  seconds: number,
+): Promise<LoopResult> => rotating(certificateCheck, port, certificates, concurrency, seconds);
+
+/** The same handshakes against bench/tls-floor.ts (floorCheck), `concurrency` at once. */
+export const runFloorChecks = (
+  port: number,
+  certificates: readonly LoginCertificate[],
+  concurrency: number,
+  seconds: number,
+): Promise<LoopResult> => rotating(floorCheck, port, certificates, concurrency, seconds);

@@ -31,7 +31,9 @@ import {
   NotMeasured,
   prepareLogins,
   runCertificateChecks,
+  runFloorChecks,
   runLogins,
+  tlsListening,
   userCertificates,
 } from "./sso-logins.js";
 import { runWrk, type WrkResult, wrkRequestsFile, wrkScript } from "./wrk.js";
@@ -77,6 +79,8 @@ const CLIENT_ID = "bench-service";
 type Operation = "client_credentials" | "introspection";
 /** Ours only: whole certificate logins, and their TLS half alone (no target: for reading the logins). */
 type CertificateOperation = "certificate_check" | "certificate_login";
+/** ours and node-oidc-provider, and bench/tls-floor.ts under the certificate rows. */
+type Implementation = Target["implementation"] | "floor";
 
 interface Target {
   readonly implementation: "ours" | "node-oidc-provider";
@@ -93,7 +97,7 @@ interface Target {
 
 interface Measured {
   readonly operation: Operation | CertificateOperation;
-  readonly implementation: Target["implementation"];
+  readonly implementation: Implementation;
   readonly processes: number;
   readonly tokenFormat: string;
   readonly note: string;
@@ -108,7 +112,7 @@ interface Measured {
 
 interface NotMeasuredRow {
   readonly operation: Measured["operation"];
-  readonly implementation: Target["implementation"];
+  readonly implementation: Implementation;
   readonly reason: string;
 }
 
@@ -337,12 +341,16 @@ async function quiet(label: string): Promise<number | undefined> {
   );
 }
 
-/** The two loops of bench/sso-logins.ts against our service: the TLS half alone, then whole logins. */
+/**
+ * The two loops of bench/sso-logins.ts against our service: the TLS half alone, then whole
+ * logins; then the TLS half against bench/tls-floor.ts (our service idle meanwhile).
+ */
 async function measureCertificates(
   service: Service,
   caEnv: NodeJS.ProcessEnv,
   adminToken: string,
   mtlsPort: number,
+  directory: string,
   skipped: (row: NotMeasuredRow) => void,
 ): Promise<Measured[]> {
   const wanted = (["certificate_check", "certificate_login"] as const).filter((operation) =>
@@ -354,18 +362,23 @@ async function measureCertificates(
     operation: CertificateOperation,
     note: string,
     loop: (seconds: number) => Promise<LoopResult>,
+    server: { implementation: Implementation; pid: number | undefined } = {
+      implementation: "ours",
+      pid: service.pid,
+    },
   ) => {
+    const label = `${operation}${server.implementation === "ours" ? "" : ` (${server.implementation})`}`;
     await loop(settings.warmupSeconds);
-    progress(`${operation}: measuring for ${settings.seconds} s`);
+    progress(`${label}: measuring for ${settings.seconds} s`);
     const before = await cpuSnapshot();
     const result = await loop(settings.seconds);
-    const cpu = cpuUsage(before, await cpuSnapshot(), service.pid, cpus().length);
+    const cpu = cpuUsage(before, await cpuSnapshot(), server.pid, cpus().length);
     progress(
-      `${operation}: ${result.perSecond.toFixed(0)}/s, ${result.errorCount} errors ${JSON.stringify(result.errors)}`,
+      `${label}: ${result.perSecond.toFixed(0)}/s, ${result.errorCount} errors ${JSON.stringify(result.errors)}`,
     );
     measured.push({
       operation,
-      implementation: "ours",
+      implementation: server.implementation,
       processes: settings.workers,
       tokenFormat: "jwt",
       note,
@@ -407,7 +420,82 @@ async function measureCertificates(
     } catch (error) {
       missing(["certificate_login"], error);
     }
+  const floor = await launchTlsFloor(directory, certificates[0]!);
+  try {
+    await record(
+      "certificate_check",
+      `node:https, our TLS settings, answers the serial and nothing else; driver shares the cores`,
+      (seconds) => runFloorChecks(floor.port, certificates, settings.connections, seconds),
+      { implementation: "floor", pid: floor.pid },
+    );
+  } finally {
+    await floor.stop();
+  }
   return measured;
+}
+
+/**
+ * bench/tls-floor.ts with as many processes as ours, a P-256 key and self-signed certificate
+ * made by `openssl req`, and the CA certificates of a login certificate's chain to name.
+ */
+async function launchTlsFloor(directory: string, certificate: LoginCertificate) {
+  const [keyFile, certificateFile, authoritiesFile] = [
+    "floor-key.pem",
+    "floor-cert.pem",
+    "floor-cas.pem",
+  ].map((name) => join(directory, name)) as [string, string, string];
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    certificateFile,
+    "-subj",
+    "/CN=127.0.0.1",
+    "-days",
+    "1",
+  ]);
+  const chain = certificate.certificatePem
+    .split(/(?=-----BEGIN CERTIFICATE-----)/)
+    .slice(1)
+    .join("");
+  await writeFile(authoritiesFile, chain);
+  const port = await freePort();
+  progress(`starting the node:https floor (${settings.workers} processes) on port ${port}`);
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "bench/tls-floor.ts"),
+      String(port),
+      String(settings.workers),
+      keyFile,
+      certificateFile,
+      authoritiesFile,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  for (let attempt = 0; !(await tlsListening(port)); attempt++) {
+    if (child.exitCode !== null || attempt > 100) {
+      await stop();
+      throw new Error(`the node:https floor did not start on port ${port}`);
+    }
+    await sleep(100);
+  }
+  return { port, pid: child.pid, stop };
 }
 
 async function main(): Promise<number> {
@@ -498,7 +586,7 @@ async function main(): Promise<number> {
 
       if (workers === settings.workers)
         results.push(
-          ...(await measureCertificates(service, caEnv, adminToken, mtlsPort, (row) =>
+          ...(await measureCertificates(service, caEnv, adminToken, mtlsPort, directory, (row) =>
             notMeasured.push(row),
           )),
         );
@@ -550,8 +638,13 @@ async function main(): Promise<number> {
   return report(env, oidcProviderVersion, results, notMeasured, loads);
 }
 
-/** The reference a row is compared with: node-oidc-provider with JWTs and as many processes, where it can. */
+/**
+ * The reference a row is compared with: for the certificate rows the node:https floor, else
+ * node-oidc-provider with JWTs and as many processes, where it can.
+ */
 function referenceFor(results: readonly Measured[], row: Measured): Measured | undefined {
+  if (row.operation.startsWith("certificate_"))
+    return results.find((other) => other.implementation === "floor");
   const theirs = results.filter(
     (other) => other.implementation === "node-oidc-provider" && other.operation === row.operation,
   );
@@ -579,6 +672,7 @@ async function report(
     "p99 ms",
     "errors",
     "server cores",
+    "PostgreSQL cores",
     "vs reference",
     "target met?",
   ];
@@ -633,11 +727,12 @@ async function report(
       row.p99.toFixed(2),
       `${row.errors}${row.errors ? " (!)" : ""}`,
       row.cpu?.cores.service.toFixed(2) ?? "n/a",
+      row.cpu?.cores.postgres.toFixed(2) ?? "n/a",
       ratio === undefined
         ? row.implementation === "ours"
           ? "n/a"
           : "reference"
-        : `${ratio.toFixed(2)}x vs ${reference!.processes}p ${reference!.tokenFormat}`,
+        : `${ratio.toFixed(2)}x vs ${reference!.implementation === "floor" ? "floor" : `${reference!.processes}p ${reference!.tokenFormat}`}`,
       verdict,
     ];
   });
@@ -649,6 +744,7 @@ async function report(
       String(settings.workers),
       "",
       "not measured",
+      "",
       "",
       "",
       "",

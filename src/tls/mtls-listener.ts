@@ -49,15 +49,27 @@ export interface MtlsListener {
 export const clientCertificateAuthorities = (issuers: IssuerRegistry): string[] =>
   issuers.all().map((issuer) => encodePem("CERTIFICATE", issuer.row.certificate));
 
-function secureContextOptions(credentials: ServerCredentials, issuers: IssuerRegistry): SecureContextOptions {
-  return {
-    key: credentials.key,
-    cert: credentials.certificateChain,
-    ca: clientCertificateAuthorities(issuers),
-    minVersion: "TLSv1.2",
-    secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
-  };
-}
+/**
+ * The listener's TLS settings for a key, its certificate chain and the CA certificates to name
+ * in CertificateRequest (also bench/tls-floor.ts's, which measures what they cost alone).
+ */
+export const mtlsContextOptions = (
+  key: string,
+  certificateChain: string,
+  authorities: readonly string[],
+): SecureContextOptions => ({
+  key,
+  cert: certificateChain,
+  ca: [...authorities],
+  minVersion: "TLSv1.2",
+  secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
+});
+
+/** The server asks every client for a certificate; the application, not the handshake, judges it. */
+export const MTLS_SERVER_OPTIONS = { requestCert: true, rejectUnauthorized: false } as const;
+
+const secureContextOptions = (credentials: ServerCredentials, issuers: IssuerRegistry) =>
+  mtlsContextOptions(credentials.key, credentials.certificateChain, clientCertificateAuthorities(issuers));
 
 export async function startMtlsListener(options: MtlsListenerOptions): Promise<MtlsListener> {
   const { credentials, issuers } = options;
@@ -69,10 +81,7 @@ export async function startMtlsListener(options: MtlsListenerOptions): Promise<M
       `the mTLS listener's certificate and key cannot be used: ${(error as Error).message}`,
     );
   }
-  const server = createServer(
-    { ...contextOptions(), requestCert: true, rejectUnauthorized: false },
-    options.handler,
-  );
+  const server = createServer({ ...contextOptions(), ...MTLS_SERVER_OPTIONS }, options.handler);
   const stopFollowing = issuers.onReload(() => server.setSecureContext(contextOptions()));
   try {
     await new Promise<void>((resolve, reject) => {
