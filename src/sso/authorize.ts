@@ -281,13 +281,6 @@ export class AuthorizationFlow {
   ): Promise<FlowOutcome> {
     if (!interactionId || !INTERACTION_ID.test(interactionId))
       return this.failure(new AuthorizationPageError("the login request is missing or malformed"));
-    const interaction = await getInteraction(this.db, interactionId);
-    if (!interaction || interaction.expires_at.getTime() <= this.clock.now().getTime())
-      return this.failure(
-        new AuthorizationPageError(
-          "this login request has expired; go back to the application and start again",
-        ),
-      );
     return this.completeLogin(
       interactionId,
       login.principalId,
@@ -302,11 +295,18 @@ export class AuthorizationFlow {
     method: LoginMethod,
     actor: Actor,
   ): Promise<FlowOutcome> {
-    const session = await this.sessions.start(actor, principalId, method);
-    if (!(await attachSession(this.db, interactionId, session.sessionId, this.clock.now())))
-      return this.failure(
-        new AuthorizationPageError("this login request was already completed or has expired"),
-      );
+    try {
+      // The interaction takes the session in the transaction that starts it: a login request
+      // completed already, expired or unknown leaves no session and no audit record behind.
+      await this.sessions.start(actor, principalId, method, async (tx, session) => {
+        if (!(await attachSession(tx, interactionId, session.sessionId, this.clock.now())))
+          throw new AuthorizationPageError(
+            "this login request was already completed or has expired; go back to the application and start again",
+          );
+      });
+    } catch (error) {
+      return this.failure(error);
+    }
     return {
       kind: "redirect",
       location: `${this.options.issuer}/oauth/authorize/resume?interaction=${interactionId}`,

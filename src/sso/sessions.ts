@@ -11,7 +11,7 @@
  * of ID tokens) is not enough to use a session. A new secret is set at every login, so a
  * cookie planted before login is worthless (session fixation).
  */
-import type { Database } from "../../db/database.js";
+import type { Database, Queryable } from "../../db/database.js";
 import { revokeGrants } from "../../db/stores/oauth-grants.js";
 import {
   endSessions,
@@ -57,8 +57,17 @@ export class SsoSessions {
     private readonly sessionMs: number,
   ) {}
 
-  /** Records a login; the cookie is set when the browser comes back to the provider (`cookieFor`). */
-  async start(actor: Actor, principalId: string, method: LoginMethod): Promise<SsoSession> {
+  /**
+   * Records a login; the cookie is set when the browser comes back to the provider (`cookieFor`).
+   * `within` runs in the same transaction (the login's interaction takes the session there):
+   * when it throws, neither the session nor its audit record is kept.
+   */
+  async start(
+    actor: Actor,
+    principalId: string,
+    method: LoginMethod,
+    within?: (tx: Queryable, session: SsoSession) => Promise<void>,
+  ): Promise<SsoSession> {
     const now = this.clock.now();
     const row = {
       id: newSecret(16),
@@ -71,8 +80,10 @@ export class SsoSessions {
       cert_serial: method.kind === "certificate" ? method.serial : null,
       expires_at: new Date(now.getTime() + this.sessionMs),
     };
+    const session = toSession(row);
     await this.db.transaction(async (tx) => {
       await insertSession(tx, row);
+      await within?.(tx, session);
       await appendAudit(tx, this.clock, [
         {
           ...actor.audit,
@@ -86,7 +97,7 @@ export class SsoSessions {
         },
       ]);
     });
-    return toSession(row);
+    return session;
   }
 
   /** A fresh secret for the session's cookie: "<id>.<secret>". */

@@ -145,6 +145,43 @@ describe.each(ENGINES)("certificate login and mTLS clients (%s)", (engine) => {
     expect((await oidc.tokenIntrospection(portal, first.tokens.access_token)).active).toBe(false); // ended stays ended
   });
 
+  it("completes a login request once: the same certificate login again leaves no second session or audit record", async () => {
+    const user = await harness.user();
+    const certificate = await harness.userCertificate(user);
+    const browser = new Browser(
+      new Agent({
+        connect: { key: certificate.keyPem, cert: certificate.certificatePem, ca: harness.rootPem },
+      }),
+    );
+    const url = oidc.buildAuthorizationUrl(portal, {
+      redirect_uri: CALLBACK,
+      scope: "openid",
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: "S256",
+    });
+    const page = await browser.follow(url.href, harness.issuer);
+    const link = /id="certificate-login" href="([^"]+)"/
+      .exec(await page.response.text())![1]!
+      .replaceAll("&amp;", "&");
+    const sessionsAndAudit = async () => {
+      const sessions = await harness.context.db.query<{ n: number }>(
+        "SELECT count(*)::int8 AS n FROM sso_sessions WHERE principal_id = $1",
+        [user.id],
+      );
+      const starts = await harness.context.db.query<{ n: number }>(
+        "SELECT count(*)::int8 AS n FROM audit_log WHERE action = 'sso.session.start' AND target = $1",
+        [`principal:${user.id}`],
+      );
+      return { sessions: sessions.rows[0]!.n, starts: starts.rows[0]!.n };
+    };
+    expect((await browser.request(link)).status).toBe(303);
+    expect(await sessionsAndAudit()).toEqual({ sessions: 1, starts: 1 });
+    const again = await browser.request(link);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain("already completed");
+    expect(await sessionsAndAudit()).toEqual({ sessions: 1, starts: 1 });
+  });
+
   it("refuses a login without a certificate, and one whose user is disabled", async () => {
     const noCertificate = new Browser(new Agent({ connect: { ca: harness.rootPem } }));
     const response = await noCertificate.request(
