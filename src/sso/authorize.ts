@@ -6,7 +6,7 @@
  * attaches its new session to the interaction, and only that browser can resume it and
  * receive the session cookie (so neither a login made elsewhere nor a planted cookie counts).
  */
-import type { Database } from "../../db/database.js";
+import type { Database, Queryable } from "../../db/database.js";
 import {
   attachSession,
   deleteInteraction,
@@ -135,18 +135,26 @@ export class AuthorizationFlow {
         return this.interact(client, request, interaction, "consent");
       }
     }
-    const code = await issueCode(this.grants, {
-      clientId: client.id,
-      session,
-      redirectUri: request.redirectUri,
-      scope: request.scope,
-      nonce: request.nonce,
-      codeChallenge: request.codeChallenge,
-    });
+    // The code, and the end of the interaction with the browser's session cookie, in one transaction.
+    const { code, cookies } = await this.db.transaction(async (tx) => ({
+      code: await issueCode(
+        this.grants,
+        {
+          clientId: client.id,
+          session,
+          redirectUri: request.redirectUri,
+          scope: request.scope,
+          nonce: request.nonce,
+          codeChallenge: request.codeChallenge,
+        },
+        tx,
+      ),
+      cookies: interaction ? await this.finish(tx, interaction, session) : [],
+    }));
     return {
       kind: "redirect",
       location: withParams(request.redirectUri, { code, state: request.state, iss: this.options.issuer }),
-      cookies: interaction ? await this.finish(interaction, session) : [],
+      cookies,
     };
   }
 
@@ -154,13 +162,17 @@ export class AuthorizationFlow {
    * Ends an interaction: its cookie goes, and a login made in it becomes the browser's SSO
    * session (whatever the client is then told: a user who denies consent is still logged in).
    */
-  private async finish(interaction: InteractionRow, session: SsoSession | undefined): Promise<Cookie[]> {
-    await deleteInteraction(this.db, interaction.id);
+  private async finish(
+    tx: Queryable,
+    interaction: InteractionRow,
+    session: SsoSession | undefined,
+  ): Promise<Cookie[]> {
+    await deleteInteraction(tx, interaction.id);
     const cookies: Cookie[] = [{ name: interactionCookie(interaction.id), value: "", maxAge: 0 }];
     if (session && interaction.session_id === session.sessionId)
       cookies.push({
         name: SESSION_COOKIE,
-        value: await this.sessions.cookieFor(session.sessionId),
+        value: await this.sessions.cookieFor(session.sessionId, tx),
         maxAge: (session.expiresAt.getTime() - this.clock.now().getTime()) / 1000,
       });
     return cookies;
@@ -353,7 +365,10 @@ export class AuthorizationFlow {
             request.state,
           ),
         );
-        return { ...denied, cookies: await this.finish(interaction, session) };
+        return {
+          ...denied,
+          cookies: await this.db.transaction((tx) => this.finish(tx, interaction, session)),
+        };
       }
       await this.db.transaction(async (tx) => {
         await upsertConsent(tx, session.principalId, request.clientId, request.scope, this.clock.now());

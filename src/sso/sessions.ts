@@ -100,10 +100,10 @@ export class SsoSessions {
     return session;
   }
 
-  /** A fresh secret for the session's cookie: "<id>.<secret>". */
-  async cookieFor(sessionId: string): Promise<string> {
+  /** A fresh secret for the session's cookie: "<id>.<secret>" (in the caller's transaction, if any). */
+  async cookieFor(sessionId: string, db: Queryable = this.db): Promise<string> {
     const secret = newSecret();
-    await this.db.query("UPDATE sso_sessions SET secret_hash = $2 WHERE id = $1", [
+    await db.query("UPDATE sso_sessions SET secret_hash = $2 WHERE id = $1", [
       sessionId,
       hashSecret("session", secret),
     ]);

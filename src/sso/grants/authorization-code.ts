@@ -5,6 +5,7 @@
  * token) it produced (RFC 6749 §4.1.2, RFC 9700 §4.5.3).
  */
 import { randomBytes } from "node:crypto";
+import type { Queryable } from "../../../db/database.js";
 import {
   insertCode,
   insertGrant,
@@ -37,22 +38,23 @@ export interface CodeRequest {
   readonly codeChallenge: string;
 }
 
-/** Issues a code for an authorized request; the client joins the session (for back-channel logout). */
-export async function issueCode(context: GrantContext, request: CodeRequest): Promise<string> {
+/**
+ * Issues a code for an authorized request in the caller's transaction; the client joins the
+ * session (for back-channel logout).
+ */
+export async function issueCode(context: GrantContext, request: CodeRequest, tx: Queryable): Promise<string> {
   const code = newSecret();
-  await context.db.transaction(async (tx) => {
-    await insertCode(tx, {
-      hash: hashSecret("code", code),
-      client_id: request.clientId,
-      session_id: request.session.sessionId,
-      redirect_uri: request.redirectUri,
-      scope: request.scope.join(" "),
-      nonce: request.nonce ?? null,
-      code_challenge: request.codeChallenge,
-      expires_at: new Date(context.clock.now().getTime() + CODE_LIFETIME_MS),
-    });
-    await addSessionClient(tx, request.session.sessionId, request.clientId);
+  await insertCode(tx, {
+    hash: hashSecret("code", code),
+    client_id: request.clientId,
+    session_id: request.session.sessionId,
+    redirect_uri: request.redirectUri,
+    scope: request.scope.join(" "),
+    nonce: request.nonce ?? null,
+    code_challenge: request.codeChallenge,
+    expires_at: new Date(context.clock.now().getTime() + CODE_LIFETIME_MS),
   });
+  await addSessionClient(tx, request.session.sessionId, request.clientId);
   return code;
 }
 
