@@ -4,6 +4,7 @@
  * certificate's revocation or suspension and a user's disabling end the sessions that rested
  * on them (ARCHITECTURE.md data flow 2).
  */
+
 import type { Database } from "../../db/database.js";
 import { purgeExpired } from "../../db/stores/sso-interactions.js";
 import type { KeyStore } from "../../hsm-adapters/key-store.js";
@@ -19,6 +20,7 @@ import { ENDPOINTS } from "./discovery.js";
 import { EndSession } from "./end-session.js";
 import type { GrantContext } from "./grants/context.js";
 import type { JwsAlgorithm } from "./jws.js";
+import { OAuthEndpoints } from "./oauth-endpoints.js";
 import { SsoSessions } from "./sessions.js";
 import { SigningKeys } from "./signing-keys.js";
 import { TokenState } from "./token-state.js";
@@ -55,6 +57,8 @@ export class OpenIdProvider {
   readonly tokens: AccessTokens;
   readonly grants: GrantContext;
   readonly users: UserClaims;
+  /** The token and introspection endpoints' answers, for the Fastify routes and the lane. */
+  readonly endpoints: OAuthEndpoints;
 
   constructor(
     readonly db: Database,
@@ -98,6 +102,7 @@ export class OpenIdProvider {
       ...(options.mtlsBaseUrl ? [`${options.mtlsBaseUrl}${ENDPOINTS.token}`] : []),
     ]);
     this.tokens = new AccessTokens(db, clock, this.verifier, this.clients, this.state);
+    this.endpoints = new OAuthEndpoints(this.clients, this.clientAuthenticator, this.grants, this.tokens);
   }
 
   private purgeTimer: NodeJS.Timeout | undefined;

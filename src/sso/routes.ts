@@ -7,21 +7,20 @@
  * RFC 6750 §3), and every response that carries a token or a secret is `no-store` (§5.1).
  */
 
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { authenticateClientCertificate, peerCertificateOf } from "../auth/peer-certificate.js";
 import type { ServiceContext } from "../context.js";
 import { ServiceError } from "../errors.js";
 import { LANGUAGE_COOKIE, negotiateLanguage } from "../web/i18n.js";
 import type { FlowOutcome } from "./authorize.js";
-import type { AuthenticatedClient, PresentedCertificate } from "./client-authentication.js";
+import type { PresentedCertificate } from "./client-authentication.js";
 import { parseCookies, serializeCookie } from "./cookies.js";
 import { discoveryDocument, ENDPOINTS } from "./discovery.js";
 import { parseForm, parseQuery } from "./form-body.js";
-import { introspect } from "./introspection.js";
+import { type OAuthAnswer, type OAuthCall, oauthErrorAnswer } from "./oauth-endpoints.js";
 import { invalidClient, invalidRequest, OAuthError } from "./oauth-error.js";
 import { errorPage } from "./pages.js";
-import { tokenRequest } from "./token-endpoint.js";
 import { revokeToken } from "./token-revocation.js";
 import { userinfo } from "./userinfo.js";
 
@@ -89,49 +88,16 @@ export function ssoRoutes(context: ServiceContext) {
     return peer && !peer.resumed ? createHash("sha256").update(peer.der).digest("base64url") : undefined;
   };
 
-  /**
-   * The client last authenticated with HTTP Basic on each keep-alive connection, and the exact
-   * Authorization header it sent. A later request on the same connection with the same header
-   * presents the same id and secret, so it gets the same answer without decoding and hashing
-   * the secret again (the token and introspection endpoints' hot path), as long as the client's
-   * registration is the one it was checked against (a disabled or reloaded client is checked
-   * anew) and nothing else in the request asks for another method.
-   */
-  const basicOnConnection = new WeakMap<object, { header: Buffer; authenticated: AuthenticatedClient }>();
+  /** An OAuth endpoint's call (oauth-endpoints.ts) from a Fastify request. */
+  const callOf = (request: FastifyRequest): OAuthCall => ({
+    params: form(request),
+    authorization: request.headers.authorization,
+    connection: request.raw.socket,
+    certificate: presented(request),
+  });
 
-  async function sameBasicAsBefore(request: FastifyRequest, params: Params, certificate: unknown) {
-    const header = request.headers.authorization;
-    // A connection with a client certificate (the mTLS listener) always authenticates in full.
-    if (header === undefined || certificate !== undefined) return undefined;
-    if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return undefined;
-    const memo = basicOnConnection.get(request.raw.socket);
-    if (!memo) return undefined;
-    const { client } = memo.authenticated;
-    if (params.client_id !== undefined && params.client_id !== client.id) return undefined;
-    const presentedHeader = Buffer.from(header);
-    // Constant time: another client's request may come on the same connection through a proxy.
-    if (presentedHeader.length !== memo.header.length || !timingSafeEqual(presentedHeader, memo.header))
-      return undefined;
-    return (await sso.clients.get(client.id)) === client ? memo.authenticated : undefined;
-  }
-
-  async function authenticateClient(request: FastifyRequest): Promise<AuthenticatedClient> {
-    const params = form(request);
-    const certificate = presented(request); // verified on demand
-    const again = await sameBasicAsBefore(request, params, certificate);
-    if (again) return again;
-    const authenticated = await sso.clientAuthenticator.authenticate({
-      authorization: request.headers.authorization,
-      clientId: params.client_id,
-      clientAssertion: params.client_assertion,
-      clientAssertionType: params.client_assertion_type,
-      certificate,
-    });
-    const header = request.headers.authorization;
-    if (header !== undefined && authenticated.client.authMethod === "client_secret_basic")
-      basicOnConnection.set(request.raw.socket, { header: Buffer.from(header), authenticated });
-    return authenticated;
-  }
+  const sendAnswer = (reply: FastifyReply, answer: OAuthAnswer) =>
+    reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
 
   function bearer(request: FastifyRequest): string {
     const header = request.headers.authorization;
@@ -167,20 +133,8 @@ export function ssoRoutes(context: ServiceContext) {
             ? invalidRequest((error as Error).message)
             : undefined;
       if (!oauth) throw error; // the app's problem+json handler
-      if (oauth.status === 401)
-        reply.header(
-          "www-authenticate",
-          oauth.error === "invalid_client"
-            ? 'Basic realm="gov-ca"'
-            : `Bearer error="${oauth.error}", error_description="${oauth.description.replaceAll('"', "'")}"`,
-        );
-      if (oauth.error === "insufficient_scope")
-        reply.header("www-authenticate", `Bearer error="insufficient_scope", scope="openid"`);
       request.log.info({ oauthError: oauth.error }, oauth.description);
-      return reply
-        .code(oauth.status)
-        .header("cache-control", "no-store")
-        .send({ error: oauth.error, error_description: oauth.description });
+      return sendAnswer(reply, oauthErrorAnswer(oauth));
     });
 
     const publicRoute = (summary: string, extra: object = {}) => ({
@@ -294,32 +248,24 @@ export function ssoRoutes(context: ServiceContext) {
       async (request, reply) => send(reply, await sso.flow.consent(form(request), cookiesOf(request))),
     );
 
+    // Also answered by the main listener's lane (oauth-lane.ts), from the same OAuthEndpoints.
     app.post(
       ENDPOINTS.token,
       { config: { public: true }, schema: formSchema("Token endpoint (RFC 6749 §3.2)") },
-      async (request, reply) => {
-        const client = await authenticateClient(request);
-        const response = await tokenRequest(sso.grants, client, form(request));
-        return reply.header("cache-control", "no-store").header("pragma", "no-cache").send(response);
-      },
+      async (request, reply) => sendAnswer(reply, await sso.endpoints.token(callOf(request))),
     );
 
     app.post(
       ENDPOINTS.introspection,
       { config: { public: true }, schema: formSchema("Token introspection (RFC 7662)") },
-      async (request, reply) => {
-        await authenticateClient(request);
-        const { token, token_type_hint: hint } = form(request);
-        if (!token) throw invalidRequest("token is missing (RFC 7662 §2.1)");
-        return reply.header("cache-control", "no-store").send(await introspect(sso.tokens, token, hint));
-      },
+      async (request, reply) => sendAnswer(reply, await sso.endpoints.introspection(callOf(request))),
     );
 
     app.post(
       ENDPOINTS.revocation,
       { config: { public: true }, schema: formSchema("Token revocation (RFC 7009)") },
       async (request, reply) => {
-        const { client } = await authenticateClient(request);
+        const { client } = await sso.endpoints.authenticate(callOf(request));
         const { token, token_type_hint: hint } = form(request);
         if (!token) throw invalidRequest("token is missing (RFC 7009 §2.1)");
         await revokeToken(
