@@ -10,6 +10,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import { Ajv, type Options as AjvOptions } from "ajv";
 import addFormats from "ajv-formats";
 import Fastify, {
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -43,6 +44,7 @@ import { OCSP_PATH_PREFIX, OcspHttp } from "./revocation/ocsp/http.js";
 import { ocspRoutes, sendOcspError } from "./revocation/ocsp/routes.js";
 import { revocationRoutes } from "./revocation/routes.js";
 import { ssoAdminRoutes } from "./sso/admin/routes.js";
+import { oauthLane } from "./sso/oauth-lane.js";
 import { ssoRoutes } from "./sso/routes.js";
 import { portalRoutes } from "./web/routes.js";
 
@@ -79,24 +81,41 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "body-not-json",
 };
 
+const PROBLEM_TYPE = "application/problem+json; charset=utf-8";
+
+/** The RFC 9457 document for `error` at `url`. */
+const problemDocument = (error: ServiceError, url: string, requestId: string) => ({
+  type: `${PROBLEM_TYPE_PREFIX}${error.code}`,
+  title: STATUS_TITLES[error.status] ?? "Error",
+  status: error.status,
+  detail: error.message,
+  code: error.code,
+  instance: url.split("?")[0],
+  requestId,
+  ...error.extensions,
+});
+
 function sendProblem(reply: FastifyReply, request: FastifyRequest, error: ServiceError): FastifyReply {
   return reply
     .code(error.status)
-    .type("application/problem+json")
-    .send({
-      type: `${PROBLEM_TYPE_PREFIX}${error.code}`,
-      title: STATUS_TITLES[error.status] ?? "Error",
-      status: error.status,
-      detail: error.message,
-      code: error.code,
-      instance: request.url.split("?")[0],
-      requestId: request.id,
-      ...error.extensions,
-    });
+    .type(PROBLEM_TYPE)
+    .send(problemDocument(error, request.url, request.id));
+}
+
+/** The same problem document as a lane's whole answer (src/lanes.ts), for a lane's unexpected failure. */
+function laneProblem(error: unknown, url: string, log: FastifyBaseLogger) {
+  const requestId = randomUUID();
+  const problem = toServiceError(error as Error, log.child({ reqId: requestId }));
+  const body = JSON.stringify(problemDocument(problem, url, requestId));
+  return {
+    statusCode: problem.status,
+    headers: { "content-type": PROBLEM_TYPE, "content-length": Buffer.byteLength(body) },
+    body,
+  };
 }
 
 /** Maps anything thrown in a route to a ServiceError; internals never reach the caller. */
-function toServiceError(error: FastifyError | Error, request: FastifyRequest): ServiceError {
+function toServiceError(error: FastifyError | Error, log: FastifyBaseLogger): ServiceError {
   if (error instanceof ServiceError) return error;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
@@ -115,7 +134,7 @@ function toServiceError(error: FastifyError | Error, request: FastifyRequest): S
     const code = FASTIFY_CODES[fastifyError.code] ?? "bad-request";
     return new ServiceError(status, code, fastifyError.message);
   }
-  request.log.error({ err: error }, "unhandled error");
+  log.error({ err: error }, "unhandled error");
   return new ServiceError(
     500,
     "internal",
@@ -163,6 +182,12 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   const app: FastifyInstance = Fastify({
     serverFactory: serverWithLanes(() => [
       ocspLane(ocsp, (error, status) => app.log.error({ err: error }, `OCSP answered ${status}`)),
+      oauthLane({
+        endpoints: context.sso.endpoints,
+        log: app.log,
+        logAnswers: ["trace", "debug", "info"].includes(config.logLevel),
+        failure: (error, url) => laneProblem(error, url, app.log),
+      }),
     ]),
     logger:
       config.logLevel === "silent"
@@ -230,7 +255,7 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) =>
-    sendProblem(reply, request, toServiceError(error, request)),
+    sendProblem(reply, request, toServiceError(error, request.log)),
   );
   app.setNotFoundHandler((request, reply) =>
     sendProblem(

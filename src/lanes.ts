@@ -49,3 +49,15 @@ export function serverWithLanes(lanes: () => readonly Lane[]) {
     return server;
   };
 }
+
+/** Reads the whole body (node:http stops at its Content-Length) and hands it on; a failed read ends the connection. */
+export function readBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  done: (body: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  request.on("data", (chunk: Buffer) => chunks.push(chunk));
+  request.on("end", () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  request.on("error", () => response.destroy());
+}

@@ -5,18 +5,14 @@
  * lane leaves to Fastify (HEAD, undecodable paths, query strings, chunked or oversized bodies)
  * must still be answered by the routes.
  */
-import { request as httpRequest } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { OcspHttp } from "../../src/revocation/ocsp/http.js";
 import { MAX_REQUEST_BYTES } from "../../src/revocation/ocsp/request.js";
 import { createHarness, type Harness, issueTlsServer } from "../helpers/harness.js";
 import { buildOcspRequest, parseOcspResponse } from "../helpers/ocsp.js";
+import { type RawAnswer, type RawRequestOptions, rawRequest } from "../helpers/raw-http.js";
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | undefined>;
-  readonly body: Buffer;
-}
+type Answer = RawAnswer;
 
 const COMPARED_HEADERS = ["content-type", "cache-control", "etag", "last-modified", "expires"] as const;
 
@@ -58,35 +54,8 @@ describe("OCSP on the main listener's lane, next to the Fastify routes", () => {
   const ocspRequest = (serial: string, hash: "sha1" | "sha256" = "sha1", nonce?: Buffer) =>
     buildOcspRequest(harness.context.issuers.get("issuing-1").row.certificate, serial, hash, nonce);
 
-  /** Over the listening socket, with node:http so that nothing is added or normalized. */
-  function overHttp(
-    method: string,
-    path: string,
-    options: { headers?: Record<string, string>; body?: Buffer; chunked?: boolean } = {},
-  ): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...options.headers };
-      if (options.body && !options.chunked) headers["content-length"] = String(options.body.length);
-      const outgoing = httpRequest(`${base}${path}`, { method, headers }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers as Record<string, string | undefined>,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        response.on("error", reject);
-      });
-      outgoing.on("error", reject);
-      if (options.chunked && options.body) {
-        outgoing.write(options.body.subarray(0, 10));
-        outgoing.write(options.body.subarray(10));
-      }
-      outgoing.end(options.chunked ? undefined : options.body);
-    });
-  }
+  const overHttp = (method: string, path: string, options: RawRequestOptions = {}): Promise<Answer> =>
+    rawRequest(method, `${base}${path}`, options);
 
   async function throughRoutes(
     method: "GET" | "POST" | "HEAD",

@@ -11,8 +11,8 @@
  * Everything else (HEAD, chunked or oversized bodies, undecodable paths, …) goes on to
  * Fastify, whose OCSP routes and error handlers answer it.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Lane } from "../../lanes.js";
+import type { ServerResponse } from "node:http";
+import { type Lane, readBody } from "../../lanes.js";
 import { OCSP_PATH_PREFIX, type OcspFailureLog, type OcspHttp, type OcspHttpResponse } from "./http.js";
 import { MAX_REQUEST_BYTES } from "./request.js";
 
@@ -28,14 +28,6 @@ function send(response: ServerResponse, answer: OcspHttpResponse | Promise<OcspH
       () => response.destroy(),
     );
   else write(response, answer);
-}
-
-/** Reads the body (node:http stops at its Content-Length) and hands it on. */
-function readBody(request: IncomingMessage, response: ServerResponse, done: (body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  request.on("data", (chunk: Buffer) => chunks.push(chunk));
-  request.on("end", () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-  request.on("error", () => response.destroy());
 }
 
 /** The base64 request of a GET's path, percent-decoded; undefined when there is none or it cannot be decoded. */
