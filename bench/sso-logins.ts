@@ -426,29 +426,20 @@ async function floorCheck(port: number, certificate: LoginCertificate): Promise<
 }
 
 /** `check` with each loop's next certificate, `concurrency` at once. */
-const rotating = (
-  check: (port: number, certificate: LoginCertificate) => Promise<string | undefined>,
-  port: number,
-  certificates: readonly LoginCertificate[],
-  concurrency: number,
-  seconds: number,
-): Promise<LoopResult> =>
-  loops(concurrency, seconds, (index, round) =>
-    check(port, certificates[(index + round) % certificates.length]!),
-  );
+const rotating =
+  (check: (port: number, certificate: LoginCertificate) => Promise<string | undefined>) =>
+  (
+    port: number,
+    certificates: readonly LoginCertificate[],
+    concurrency: number,
+    seconds: number,
+  ): Promise<LoopResult> =>
+    loops(concurrency, seconds, (index, round) =>
+      check(port, certificates[(index + round) % certificates.length]!),
+    );
 
 /** The TLS half alone (certificateCheck), `concurrency` at once. */
-export const runCertificateChecks = (
-  port: number,
-  certificates: readonly LoginCertificate[],
-  concurrency: number,
-  seconds: number,
-): Promise<LoopResult> => rotating(certificateCheck, port, certificates, concurrency, seconds);
+export const runCertificateChecks = rotating(certificateCheck);
 
 /** The same handshakes against bench/tls-floor.ts (floorCheck), `concurrency` at once. */
-export const runFloorChecks = (
-  port: number,
-  certificates: readonly LoginCertificate[],
-  concurrency: number,
-  seconds: number,
-): Promise<LoopResult> => rotating(floorCheck, port, certificates, concurrency, seconds);
+export const runFloorChecks = rotating(floorCheck);

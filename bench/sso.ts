@@ -24,7 +24,16 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { createPostgresDatabase } from "../tests/helpers/databases.js";
 import { freePort } from "../tests/helpers/ports.js";
 import { type CpuUsage, cpuSnapshot, cpuUsage, waitForQuiet } from "./cpu.js";
-import { environment, envNumber, progress, ROOT, Service, sleep, table } from "./service.js";
+import {
+  environment,
+  envNumber,
+  opensslSelfSignedP256,
+  progress,
+  ROOT,
+  Service,
+  sleep,
+  table,
+} from "./service.js";
 import {
   type LoginCertificate,
   type LoopResult,
@@ -444,23 +453,7 @@ async function launchTlsFloor(directory: string, certificate: LoginCertificate) 
     "floor-cert.pem",
     "floor-cas.pem",
   ].map((name) => join(directory, name)) as [string, string, string];
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    certificateFile,
-    "-subj",
-    "/CN=127.0.0.1",
-    "-days",
-    "1",
-  ]);
+  await run("openssl", opensslSelfSignedP256("/CN=127.0.0.1", keyFile, certificateFile));
   const chain = certificate.certificatePem
     .split(/(?=-----BEGIN CERTIFICATE-----)/)
     .slice(1)

@@ -41,7 +41,7 @@ export interface OAuthLaneOptions {
   /** Whether each answer is logged (the log level is info or below, where Fastify logs each request). */
   readonly logAnswers: boolean;
   /** The answer to anything but an OAuthError (the application's problem document). */
-  readonly failure: (error: unknown, path: string) => OAuthAnswer;
+  readonly failure: (error: unknown, url: string) => OAuthAnswer;
 }
 
 type Endpoint = (call: OAuthCall) => Promise<OAuthAnswer>;

@@ -78,6 +78,20 @@ describe.each(ENGINES)("certificate login and mTLS clients (%s)", (engine) => {
     return { certificate, agent, browser, tokens };
   }
 
+  /** A new authorization request in `browser`, to its login page: the certificate login's link. */
+  async function certificateLoginLink(browser: Browser): Promise<string> {
+    const url = oidc.buildAuthorizationUrl(portal, {
+      redirect_uri: CALLBACK,
+      scope: "openid",
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: "S256",
+    });
+    const page = await browser.follow(url.href, harness.issuer);
+    return /id="certificate-login" href="([^"]+)"/
+      .exec(await page.response.text())![1]!
+      .replaceAll("&amp;", "&");
+  }
+
   it("logs a civil servant in with the certificate: amr x509", async () => {
     const user = await harness.user();
     const { tokens } = await certificateLogin(user);
@@ -116,15 +130,7 @@ describe.each(ENGINES)("certificate login and mTLS clients (%s)", (engine) => {
     );
     expect(sids).toContain(sid);
     // The revoked certificate cannot log in again, and the browser's session is gone.
-    const again = oidc.buildAuthorizationUrl(portal, {
-      redirect_uri: CALLBACK,
-      scope: "openid",
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-      code_challenge_method: "S256",
-    });
-    const page = await browser.follow(again.href, harness.issuer);
-    const link = /id="certificate-login" href="([^"]+)"/.exec(await page.response.text())![1]!;
-    const refused = await browser.request(link.replaceAll("&amp;", "&"));
+    const refused = await browser.request(await certificateLoginLink(browser));
     expect(refused.status).toBe(401);
     expect(await refused.text()).toMatch(/revoked/);
   });
@@ -153,16 +159,7 @@ describe.each(ENGINES)("certificate login and mTLS clients (%s)", (engine) => {
         connect: { key: certificate.keyPem, cert: certificate.certificatePem, ca: harness.rootPem },
       }),
     );
-    const url = oidc.buildAuthorizationUrl(portal, {
-      redirect_uri: CALLBACK,
-      scope: "openid",
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-      code_challenge_method: "S256",
-    });
-    const page = await browser.follow(url.href, harness.issuer);
-    const link = /id="certificate-login" href="([^"]+)"/
-      .exec(await page.response.text())![1]!
-      .replaceAll("&amp;", "&");
+    const link = await certificateLoginLink(browser);
     const sessionsAndAudit = async () => {
       const sessions = await harness.context.db.query<{ n: number }>(
         "SELECT count(*)::int8 AS n FROM sso_sessions WHERE principal_id = $1",
