@@ -35,6 +35,7 @@ import {
   ROOT,
   Service,
   sleep,
+  stopChild,
   table,
 } from "./service.js";
 import { runWrk, type WrkRequest, type WrkResult, type WrkRun, wrkRequestsFile, wrkScript } from "./wrk.js";
@@ -247,12 +248,7 @@ async function answering(
   output: () => string,
 ): Promise<RunningResponder> {
   const responder: Responder = { name, baseUrl: `http://127.0.0.1:${port}`, path: "", pid: child.pid };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    kill();
-    await exited;
-  };
+  const stop = () => stopChild(child, kill);
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
     const up = await send(responder, "POST", probe).then(

@@ -141,6 +141,17 @@ export class Service {
   }
 }
 
+/** Stops a child process of a bench (`kill`) and waits until it has exited; nothing once it has. */
+export async function stopChild(
+  child: ChildProcess,
+  kill: () => void = () => child.kill("SIGTERM"),
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  kill();
+  await exited;
+}
+
 /** `openssl req` arguments for a self-signed P-256 key and certificate (the benches' OpenSSL CAs and responders). */
 export function opensslSelfSignedP256(subject: string, keyPath: string, certificatePath: string): string[] {
   return [

@@ -32,6 +32,7 @@ import {
   ROOT,
   Service,
   sleep,
+  stopChild,
   table,
 } from "./service.js";
 import {
@@ -475,12 +476,7 @@ async function launchTlsFloor(directory: string, certificate: LoginCertificate) 
     ],
     { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
   );
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  };
+  const stop = () => stopChild(child);
   for (let attempt = 0; !(await tlsListening(port)); attempt++) {
     if (child.exitCode !== null || attempt > 100) {
       await stop();

@@ -31,10 +31,8 @@ if (cluster.isPrimary) {
   });
 } else {
   const read = (file: string) => readFileSync(file, "utf8");
-  const authorities = read(authoritiesFile).match(
-    /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g,
-  );
-  const options = mtlsContextOptions(read(keyFile), read(certificateFile), authorities ?? []);
+  // One PEM string may hold several CA certificates (node:tls `ca`).
+  const options = mtlsContextOptions(read(keyFile), read(certificateFile), [read(authoritiesFile)]);
   createServer({ ...options, ...MTLS_SERVER_OPTIONS }, (request, response) => {
     const socket = request.socket;
     const peer = socket instanceof TLSSocket ? socket.getPeerX509Certificate() : undefined;

@@ -5,6 +5,9 @@
  */
 import { invalidRequest } from "./oauth-error.js";
 
+/** The longest parameter value the OAuth endpoints accept (their routes' schema; the lane relies on it). */
+export const MAX_PARAMETER_LENGTH = 8192;
+
 export function parseForm(
   body: string,
   duplicate: (name: string) => Error = (name) =>

@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { type Lane, readBody } from "../lanes.js";
 import { ENDPOINTS } from "./discovery.js";
-import { parseForm } from "./form-body.js";
+import { MAX_PARAMETER_LENGTH, parseForm } from "./form-body.js";
 import {
   type OAuthAnswer,
   type OAuthCall,
@@ -27,8 +27,8 @@ import {
 } from "./oauth-endpoints.js";
 import { OAuthError } from "./oauth-error.js";
 
-/** The routes' schema limit on one parameter (routes.ts formSchema): a body this long cannot exceed it. */
-const MAX_BODY_BYTES = 8192;
+/** A body no longer than the routes' limit on one parameter cannot have a parameter over it. */
+const MAX_BODY_BYTES = MAX_PARAMETER_LENGTH;
 const FORM = /^application\/x-www-form-urlencoded(?:\s*;\s*charset=utf-8)?$/i;
 
 export interface OAuthLaneLog {

@@ -17,7 +17,7 @@ import type { FlowOutcome } from "./authorize.js";
 import type { PresentedCertificate } from "./client-authentication.js";
 import { parseCookies, serializeCookie } from "./cookies.js";
 import { discoveryDocument, ENDPOINTS } from "./discovery.js";
-import { parseForm, parseQuery } from "./form-body.js";
+import { MAX_PARAMETER_LENGTH, parseForm, parseQuery } from "./form-body.js";
 import { type OAuthAnswer, type OAuthCall, oauthErrorAnswer } from "./oauth-endpoints.js";
 import { invalidClient, invalidRequest, OAuthError } from "./oauth-error.js";
 import { errorPage } from "./pages.js";
@@ -41,7 +41,7 @@ const formSchema = (summary: string) => ({
   summary,
   consumes: ["application/x-www-form-urlencoded"],
   // RFC 6749 §3.1: unrecognized parameters are ignored; the known ones must be strings.
-  body: { type: "object", additionalProperties: { type: "string", maxLength: 8192 } },
+  body: { type: "object", additionalProperties: { type: "string", maxLength: MAX_PARAMETER_LENGTH } },
 });
 
 export function ssoRoutes(context: ServiceContext) {
