@@ -60,6 +60,8 @@ const settings = {
   /** Our service's processes (CA_WORKERS); one per core by default, like OpenSSL's. */
   workers: envNumber("BENCH_WORKERS", cpus().length),
   waitQuietSeconds: Number(process.env.BENCH_WAIT_QUIET ?? 60),
+  /** node flags for our service only, e.g. `--perf-basic-prof` when profiling with perf. */
+  serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
 };
 
 type Method = "GET" | "POST";
@@ -456,6 +458,7 @@ async function main(): Promise<number> {
       dataDir: join(directory, "data"),
       databaseUrl: database.url,
       env: { CA_WORKERS: String(settings.workers) },
+      nodeArgs: settings.serverNodeArgs,
     });
     const ours: Responder = {
       name: "ours",
