@@ -28,6 +28,8 @@ interface ImpostorTools {
   pkcs11Tool(args: string[]): Promise<unknown>;
   /** Writes a file in the test's directory (mode 0600) and returns its path. */
   file(name: string, contents: string | Uint8Array): Promise<string>;
+  /** A new P-256 private key (PKCS#8 PEM) written to a file in the test's directory; its path. */
+  anotherKey(): Promise<string>;
 }
 
 interface LoadReport {
@@ -182,7 +184,7 @@ describe("PKCS#11 adapter under token faults (SoftHSMv2)", () => {
    * Another token with the same label and PIN, filled by `fill` through softhsm2-util or
    * pkcs11-tool in other processes, swapped in for the real one while the service runs.
    */
-  const swapInImpostor = async (fill: (tool: ImpostorTools) => Promise<void>) => {
+  const swapInImpostor = async (fill: (tool: ImpostorTools) => Promise<unknown>) => {
     const impostor = join(directory, "impostor-tokens");
     await mkdir(impostor);
     const env = { ...process.env, SOFTHSM2_CONF: join(directory, "impostor.conf") };
@@ -191,6 +193,11 @@ describe("PKCS#11 adapter under token faults (SoftHSMv2)", () => {
       `directories.tokendir = ${impostor}\nobjectstore.backend = file\nlog.level = ERROR\n`,
     );
     const pin = readFileSync(token.pinFile, "utf8").trim();
+    const file = async (name: string, contents: string | Uint8Array) => {
+      const path = join(directory, name);
+      await writeFile(path, contents, { mode: 0o600 });
+      return path;
+    };
     await run(
       "softhsm2-util",
       ["--init-token", "--free", "--label", "faults", "--so-pin", "12345678", "--pin", pin],
@@ -204,11 +211,15 @@ describe("PKCS#11 adapter under token faults (SoftHSMv2)", () => {
           ["--module", token.modulePath, "--token-label", "faults", "--login", "--pin", pin, ...args],
           { env },
         ),
-      file: async (name, contents) => {
-        const path = join(directory, name);
-        await writeFile(path, contents, { mode: 0o600 });
-        return path;
-      },
+      file,
+      anotherKey: () =>
+        file(
+          "another-key.pem",
+          generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+            format: "pem",
+            type: "pkcs8",
+          }),
+        ),
     });
     await rename(token.tokenDirectory, `${token.tokenDirectory}.real`);
     await rename(impostor, token.tokenDirectory);
@@ -238,20 +249,9 @@ describe("PKCS#11 adapter under token faults (SoftHSMv2)", () => {
   it("refuses to sign with another key put on the token under the same label", async () => {
     const key = await setUp();
     await store!.sign({ label: key.label, algorithm: "ecdsa-sha256", data: Buffer.from("before") });
-    await swapInImpostor(async ({ softhsmUtil, file }) => {
-      const impostorKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
-        format: "pem",
-        type: "pkcs8",
-      });
-      await softhsmUtil([
-        "--import",
-        await file("impostor.pem", impostorKey),
-        "--label",
-        "issuing",
-        "--id",
-        "01",
-      ]);
-    });
+    await swapInImpostor(({ softhsmUtil, anotherKey }) =>
+      anotherKey().then((path) => softhsmUtil(["--import", path, "--label", "issuing", "--id", "01"])),
+    );
     const outcomes = await signUntilRefused(key, "integrity", "not the key on record");
     expect(outcomes.filter((outcome) => outcome.signature)).toEqual([]); // never the impostor's key
     const error = await store!
@@ -266,11 +266,7 @@ describe("PKCS#11 adapter under token faults (SoftHSMv2)", () => {
     // The token's public key object is the one on record, so the adapter's key check passes,
     // but the private key beside it is another: only verify-after-sign (the default,
     // x-verify-signatures=all) stands between the token's output and the caller.
-    await swapInImpostor(async ({ pkcs11Tool, file }) => {
-      const otherKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
-        format: "der",
-        type: "pkcs8",
-      });
+    await swapInImpostor(async ({ pkcs11Tool, file, anotherKey }) => {
       const label = ["--label", "issuing", "--id", "01"];
       await pkcs11Tool([
         "--write-object",
@@ -279,7 +275,7 @@ describe("PKCS#11 adapter under token faults (SoftHSMv2)", () => {
         "pubkey",
         ...label,
       ]);
-      await pkcs11Tool(["--write-object", await file("other.der", otherKey), "--type", "privkey", ...label]);
+      await pkcs11Tool(["--write-object", await anotherKey(), "--type", "privkey", ...label]);
     });
     const outcomes = await signUntilRefused(key, "unavailable", "does not verify (device fault); refused");
     for (const { signature } of outcomes.filter((outcome) => outcome.signature))
