@@ -179,16 +179,20 @@ export interface AppOptions {
 export async function buildApp(context: ServiceContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = context;
   const ocsp = new OcspHttp(context.ocsp, context.clock);
+  let closing = false;
   const app: FastifyInstance = Fastify({
-    serverFactory: serverWithLanes(() => [
-      ocspLane(ocsp, (error, status) => app.log.error({ err: error }, `OCSP answered ${status}`)),
-      oauthLane({
-        endpoints: context.sso.endpoints,
-        log: app.log,
-        logAnswers: ["trace", "debug", "info"].includes(config.logLevel),
-        failure: (error, url) => laneProblem(error, url, app.log),
-      }),
-    ]),
+    serverFactory: serverWithLanes(
+      () => [
+        ocspLane(ocsp, (error, status) => app.log.error({ err: error }, `OCSP answered ${status}`)),
+        oauthLane({
+          endpoints: context.sso.endpoints,
+          log: app.log,
+          logAnswers: ["trace", "debug", "info"].includes(config.logLevel),
+          failure: (error, url) => laneProblem(error, url, app.log),
+        }),
+      ],
+      () => closing,
+    ),
     logger:
       config.logLevel === "silent"
         ? false
@@ -209,6 +213,11 @@ export async function buildApp(context: ServiceContext, options: AppOptions = {}
       request.url.startsWith(OCSP_PATH_PREFIX)
         ? sendOcspError(reply as FastifyReply, "malformedRequest")
         : (reply as FastifyReply).send(error),
+  });
+  // From here on the lanes leave every request to Fastify's 503 (return503OnClosing above).
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
   });
   app.setValidatorCompiler(validatorCompiler());
   app.addSchema(PROBLEM_SCHEMA);

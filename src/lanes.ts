@@ -30,15 +30,17 @@ interface ServerSettings {
 /**
  * A Fastify `serverFactory`: the HTTP server Fastify would make (same timeouts), whose
  * requests try `lanes()` in order first. `lanes` is read at the first request, after the
- * application is built.
+ * application is built. Once `draining()` says so (the application is closing), every request
+ * goes to Fastify, which answers 503 with `Connection: close` (`return503OnClosing`) so that
+ * a load balancer sends the client to another node.
  */
-export function serverWithLanes(lanes: () => readonly Lane[]) {
+export function serverWithLanes(lanes: () => readonly Lane[], draining: () => boolean) {
   return (fastifyHandler: Handler, fastifyOptions: Record<string, unknown>): Server => {
     const options = fastifyOptions as unknown as ServerSettings;
     let ready: readonly Lane[] | undefined;
     const server = createServer(options.http ?? {}, (request, response) => {
       ready ??= lanes();
-      for (const lane of ready) if (lane(request, response)) return;
+      if (!draining()) for (const lane of ready) if (lane(request, response)) return;
       fastifyHandler(request, response);
     });
     // What Fastify sets on a server it makes itself (fastify/lib/server.js).
