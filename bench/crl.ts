@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createPostgresDatabase } from "../tests/helpers/databases.js";
-import { opensslSelfSignedP256 } from "./service.js";
+import { opensslSelfSignedP256, supervised } from "./service.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SIZES = (process.env.BENCH_CRL_SIZES ?? "100000,1000000").split(",").map(Number);
@@ -33,7 +33,7 @@ function measure(
 ): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "inherit"] });
+    const child = supervised(spawn(command, args, { ...options, stdio: ["ignore", "pipe", "inherit"] }));
     let peakKiB = 0;
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

@@ -36,6 +36,7 @@ import {
   Service,
   sleep,
   stopChild,
+  supervised,
   table,
 } from "./service.js";
 import { runWrk, type WrkRequest, type WrkResult, type WrkRun, wrkRequestsFile, wrkScript } from "./wrk.js";
@@ -197,31 +198,33 @@ interface RunningResponder {
  */
 async function launchOpenSsl(directory: string, probe: Buffer): Promise<RunningResponder> {
   const port = await freePort();
-  const child = spawn(
-    "openssl",
-    [
-      "ocsp",
-      "-index",
-      join(directory, "index.txt"),
-      "-CA",
-      join(directory, "issuer.pem"),
-      "-rsigner",
-      join(directory, "responder.pem"),
-      "-rkey",
-      join(directory, "responder.key"),
-      "-rmd",
-      "sha256",
-      "-resp_key_id", // ResponderID byKey, as ours
-      "-nmin",
-      "60",
-      // A port number only: OpenSSL 3.0 cannot bind one address (the load still goes to 127.0.0.1).
-      "-port",
-      String(port),
-      "-multi",
-      String(settings.opensslProcesses),
-      "-ignore_err",
-    ],
-    { cwd: directory, stdio: ["ignore", "ignore", "pipe"] },
+  const child = supervised(
+    spawn(
+      "openssl",
+      [
+        "ocsp",
+        "-index",
+        join(directory, "index.txt"),
+        "-CA",
+        join(directory, "issuer.pem"),
+        "-rsigner",
+        join(directory, "responder.pem"),
+        "-rkey",
+        join(directory, "responder.key"),
+        "-rmd",
+        "sha256",
+        "-resp_key_id", // ResponderID byKey, as ours
+        "-nmin",
+        "60",
+        // A port number only: OpenSSL 3.0 cannot bind one address (the load still goes to 127.0.0.1).
+        "-port",
+        String(port),
+        "-multi",
+        String(settings.opensslProcesses),
+        "-ignore_err",
+      ],
+      { cwd: directory, stdio: ["ignore", "ignore", "pipe"] },
+    ),
   );
   let output = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-16_384)));
@@ -269,17 +272,19 @@ async function answering(
 /** bench/http-floor.ts on a free port, once it answers. */
 async function launchFloor(bodyBytes: number, probe: Buffer): Promise<RunningResponder> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "bench/http-floor.ts"),
-      String(port),
-      String(settings.workers),
-      String(bodyBytes),
-    ],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+  const child = supervised(
+    spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(ROOT, "bench/http-floor.ts"),
+        String(port),
+        String(settings.workers),
+        String(bodyBytes),
+      ],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+    ),
   );
   return answering(
     "floor",

@@ -19,6 +19,39 @@ export const progress = (message: string): void => {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const children = new Set<ChildProcess>();
+let supervising = false;
+let interrupted: NodeJS.Signals | undefined;
+
+/**
+ * Registers a bench's child process (service, responders, load generator) so that a bench
+ * interrupted by SIGINT or SIGTERM (Ctrl-C, or `kill` of the bench's node process) stops it too
+ * instead of leaving it running on its port and cores. The children are stopped at once and any
+ * started later is stopped as it starts, so the bench's own steps fail and its cleanup (the
+ * temporary database and directory) runs; a second signal, or 30 s, ends it regardless.
+ */
+export function supervised<Child extends ChildProcess>(child: Child): Child {
+  if (!supervising) {
+    supervising = true;
+    for (const signal of ["SIGINT", "SIGTERM"] as const)
+      process.on(signal, () => {
+        const code = signal === "SIGINT" ? 130 : 143;
+        if (interrupted) process.exit(code);
+        interrupted = signal;
+        process.exitCode = code;
+        progress(
+          `${signal}: stopping ${children.size} child process(es), then cleaning up (again: exit at once)`,
+        );
+        for (const running of children) running.kill("SIGTERM");
+        setTimeout(() => process.exit(code), 30_000).unref();
+      });
+  }
+  if (interrupted) child.kill("SIGTERM");
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
 export function envNumber(name: string, fallback: number): number {
   const text = process.env[name];
   if (!text) return fallback;
@@ -94,11 +127,13 @@ export class Service {
     if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
     if (options.keyStoreUri) env.CA_KEYSTORE = options.keyStoreUri;
     Object.assign(env, options.env);
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(ROOT, "bin/ca.mjs"), "serve"], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = supervised(
+      spawn(process.execPath, [...(options.nodeArgs ?? []), join(ROOT, "bin/ca.mjs"), "serve"], {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
     const service = new Service(child, `http://127.0.0.1:${port}`, port);
     await service.waitReady(180_000);
     return service;

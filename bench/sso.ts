@@ -33,6 +33,7 @@ import {
   Service,
   sleep,
   stopChild,
+  supervised,
   table,
 } from "./service.js";
 import {
@@ -288,20 +289,22 @@ async function measure(
 /** node-oidc-provider as a child process (bench/oidc-reference.ts); SIGTERM stops it and its workers. */
 async function startReference(processes: number, format: "jwt" | "opaque", secret: string) {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/oidc-reference.ts")], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REFERENCE_PORT: String(port),
-      REFERENCE_PROCESSES: String(processes),
-      REFERENCE_TOKEN_FORMAT: format,
-      REFERENCE_CLIENT_ID: CLIENT_ID,
-      REFERENCE_CLIENT_SECRET: secret,
-      REFERENCE_SCOPE: SCOPE,
-      REFERENCE_RESOURCE: RESOURCE,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = supervised(
+    spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/oidc-reference.ts")], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REFERENCE_PORT: String(port),
+        REFERENCE_PROCESSES: String(processes),
+        REFERENCE_TOKEN_FORMAT: format,
+        REFERENCE_CLIENT_ID: CLIENT_ID,
+        REFERENCE_CLIENT_SECRET: secret,
+        REFERENCE_SCOPE: SCOPE,
+        REFERENCE_RESOURCE: RESOURCE,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
   let output = "";
   const collect = (chunk: string) => (output = (output + chunk).slice(-16_384));
   child.stdout.setEncoding("utf8").on("data", collect);
@@ -462,19 +465,21 @@ async function launchTlsFloor(directory: string, certificate: LoginCertificate) 
   await writeFile(authoritiesFile, chain);
   const port = await freePort();
   progress(`starting the node:https floor (${settings.workers} processes) on port ${port}`);
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "bench/tls-floor.ts"),
-      String(port),
-      String(settings.workers),
-      keyFile,
-      certificateFile,
-      authoritiesFile,
-    ],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+  const child = supervised(
+    spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(ROOT, "bench/tls-floor.ts"),
+        String(port),
+        String(settings.workers),
+        keyFile,
+        certificateFile,
+        authoritiesFile,
+      ],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+    ),
   );
   const stop = () => stopChild(child);
   for (let attempt = 0; !(await tlsListening(port)); attempt++) {

@@ -4,6 +4,7 @@
  * it prints (its own summary plus one BENCH_RESULT line written by the script's done()).
  */
 import { spawn } from "node:child_process";
+import { supervised } from "./service.js";
 
 export interface WrkRun {
   readonly threads: number;
@@ -259,7 +260,7 @@ export function runWrk(run: WrkRun): Promise<WrkResult> {
     run.url,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = supervised(spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] }));
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -271,9 +272,13 @@ export function runWrk(run: WrkRun): Promise<WrkResult> {
           : error,
       ),
     );
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       if (code !== 0) {
-        reject(new Error(`wrk exited with ${code}:\n${stdout}${stderr}`));
+        reject(
+          new Error(
+            `wrk ${signal ? `was stopped by ${signal}` : `exited with ${code}`}:\n${stdout}${stderr}`,
+          ),
+        );
         return;
       }
       try {
