@@ -12,41 +12,38 @@ import { type RawAnswer, rawRequest } from "../helpers/raw-http.js";
 describe("a closing service", () => {
   it("answers 503 with Connection: close on every path, the lanes' included", async () => {
     const harness = await createHarness("pglite");
-    const requests = (base: string) => {
-      const ocsp = buildOcspRequest(harness.context.issuers.get("issuing-1").row.certificate, "01");
-      const form = { "content-type": "application/x-www-form-urlencoded" };
-      return {
-        ocspGet: () =>
-          rawRequest("GET", `${base}/ocsp/issuing-1/${encodeURIComponent(ocsp.toString("base64"))}`),
-        ocspPost: () =>
-          rawRequest("POST", `${base}/ocsp/issuing-1`, {
-            headers: { "content-type": "application/ocsp-request" },
-            body: ocsp,
-          }),
-        token: () =>
-          rawRequest("POST", `${base}/oauth/token`, {
-            headers: form,
-            body: Buffer.from("grant_type=client_credentials&client_id=nobody&client_secret=x"),
-          }),
-        health: () => rawRequest("GET", `${base}/healthz`),
-      };
+    let base = "";
+    const ocsp = buildOcspRequest(harness.context.issuers.get("issuing-1").row.certificate, "01");
+    const requests = {
+      ocspGet: () =>
+        rawRequest("GET", `${base}/ocsp/issuing-1/${encodeURIComponent(ocsp.toString("base64"))}`),
+      ocspPost: () =>
+        rawRequest("POST", `${base}/ocsp/issuing-1`, {
+          headers: { "content-type": "application/ocsp-request" },
+          body: ocsp,
+        }),
+      token: () =>
+        rawRequest("POST", `${base}/oauth/token`, {
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: Buffer.from("grant_type=client_credentials&client_id=nobody&client_secret=x"),
+        }),
+      health: () => rawRequest("GET", `${base}/healthz`),
     };
     type Answers = Record<string, RawAnswer>;
-    const ask = async (base: string): Promise<Answers> => {
+    const ask = async (): Promise<Answers> => {
       const answers: Answers = {};
-      for (const [name, send] of Object.entries(requests(base))) answers[name] = await send();
+      for (const [name, send] of Object.entries(requests)) answers[name] = await send();
       return answers;
     };
     let duringClose: Answers | undefined;
-    let base = "";
     // Registered after the application's own preClose hook, so it runs once closing has begun,
     // before the server stops listening.
     harness.app.addHook("preClose", async () => {
-      duringClose = await ask(base);
+      duringClose = await ask();
     });
     base = await harness.app.listen({ host: "127.0.0.1", port: 0 });
     try {
-      const before = await ask(base);
+      const before = await ask();
       expect(before.ocspGet!.status).toBe(200);
       expect(before.ocspPost!.status).toBe(200);
       expect(before.token!.status).toBe(401);
